@@ -1,0 +1,88 @@
+"""Designs as arrays or dicts of arrays, and the coefficients that mirror them.
+
+A dict design ``{"stim": (n, 10), "hist": (n, 8)}`` is the same model as the array formed by
+concatenating its blocks in sorted-key order; the fit works on that flat form and hands the
+coefficients back as a dict. These helpers do that mapping and the structural checks on it.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+
+def keys_of(tree) -> tuple[str, ...] | None:
+    """The sorted keys of a dict design or coefficient, or ``None`` for an array."""
+    return tuple(sorted(tree)) if isinstance(tree, dict) else None
+
+
+def block_sizes(X) -> tuple[int, ...]:
+    """Feature counts per block of a dict design, in sorted-key order."""
+    return tuple(int(np.shape(X[k])[1]) for k in sorted(X))
+
+
+def n_features(X) -> int:
+    return sum(block_sizes(X)) if isinstance(X, dict) else int(np.shape(X)[1])
+
+
+def ravel_design(X) -> Float[Array, "n p"]:
+    """The ``(n, p)`` matrix of a design (dict blocks concatenated in sorted-key order)."""
+    if isinstance(X, dict):
+        return jnp.concatenate([jnp.asarray(X[k]) for k in sorted(X)], axis=1)
+    return jnp.asarray(X)
+
+
+def ravel_coef(coef) -> Float[Array, "*batch p"]:
+    """Coefficients as one array along the last axis (dict blocks in sorted-key order)."""
+    if isinstance(coef, dict):
+        return jnp.concatenate([jnp.asarray(coef[k]) for k in sorted(coef)], axis=-1)
+    return jnp.asarray(coef)
+
+
+def unravel_coef(flat, keys, sizes):
+    """Inverse of `ravel_coef` for a design with ``keys`` and block ``sizes``."""
+    if keys is None:
+        return flat
+    bounds = np.cumsum((0,) + tuple(sizes))
+    return {k: flat[..., bounds[i] : bounds[i + 1]] for i, k in enumerate(keys)}
+
+
+def check_coef_matches(X, coef, name: str = "X") -> None:
+    """Raise if a design and coefficients disagree in structure or feature counts."""
+    x_keys, c_keys = keys_of(X), keys_of(coef)
+    if x_keys != c_keys:
+        if x_keys is None or c_keys is None:
+            kinds = ("a dict" if x_keys else "an array", "a dict" if c_keys else "an array")
+            raise TypeError(
+                f"{name} is {kinds[0]} but the model's coefficients are {kinds[1]}; give the "
+                "design in the form the model was fitted with."
+            )
+        raise ValueError(
+            f"{name} has keys {list(x_keys)} but the model's coefficients have keys "
+            f"{list(c_keys)}; they must match."
+        )
+    pairs = [(k, X[k], coef[k]) for k in x_keys] if x_keys else [(None, X, coef)]
+    for key, block, c in pairs:
+        where = name if key is None else f"{name}[{key!r}]"
+        if np.ndim(block) != 2:
+            raise ValueError(
+                f"{where} must be 2-dimensional (n_samples, n_features), got shape "
+                f"{np.shape(block)}."
+            )
+        if np.shape(block)[1] != np.shape(c)[-1]:
+            raise ValueError(
+                f"{where} has {np.shape(block)[1]} features but the model has "
+                f"{np.shape(c)[-1]} coefficients for it; they must match."
+            )
+
+
+def design_dot(X, coef) -> Float[Array, " n"]:
+    """``X @ coef`` for array or dict designs."""
+    if isinstance(X, dict):
+        return sum(jnp.asarray(X[k]) @ coef[k] for k in sorted(X))
+    return jnp.asarray(X) @ coef
+
+
+def n_rows(X) -> int:
+    if isinstance(X, dict):
+        return int(np.shape(X[sorted(X)[0]])[0])
+    return int(np.shape(X)[0])

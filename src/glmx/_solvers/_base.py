@@ -1,0 +1,132 @@
+"""What every solver shares: the status enumeration, the abstract solver and the one loop.
+
+Solvers minimise ``F(x) = fn(x, args) + g(x)`` over a pytree ``x``, where ``fn`` is smooth and
+``g`` is reached only through ``prox(x, step, args)`` (``None`` when there is no ``g``). They
+know nothing of GLMs.
+"""
+
+import abc
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+Objective = Callable[[Any, Any], Float[Array, ""]]
+Prox = Callable[[Any, Float[Array, ""], Any], Any] | None
+
+
+class RESULTS(eqx.Enumeration):
+    """How a solve ended. Compare with ``==``: ``result.status == glmx.RESULTS.successful``."""
+
+    successful = "converged: the optimality measure fell below the tolerance"
+    max_steps_reached = (
+        "did not converge: the step limit was reached before the optimality measure fell below "
+        "the tolerance; raise max_steps, loosen tol, or rescale X"
+    )
+    nonfinite = (
+        "failed: the objective or its gradient became non-finite; check the data for extreme "
+        "values or start from better parameters"
+    )
+
+
+def default_tol(dtype) -> float:
+    """The default tolerance on the optimality measure for a dtype: 1e-8 (f64), 1e-4 (f32)."""
+    return 1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-4
+
+
+class AbstractSolver(eqx.Module):
+    """Base class of solvers: an ``init`` / ``step`` pair with an explicit state.
+
+    **Fields every solver has:** ``max_steps`` (int) and ``tol`` (float, or ``None`` for
+    `default_tol` of the parameters' dtype): the solve stops when the solver's optimality
+    measure (an inf-norm of a gradient or gradient mapping) is ``<= tol``.
+
+    ``handles_nonsmooth`` says whether the solver uses a prox (and so accepts any
+    regularizer); smooth solvers get the penalty added to ``fn``.
+    """
+
+    max_steps: eqx.AbstractVar[int]
+    tol: eqx.AbstractVar[float | None]
+    handles_nonsmooth: ClassVar[bool]
+
+    @abc.abstractmethod
+    def init(self, fn: Objective, prox: Prox, params: Any, args: Any) -> Any:
+        """The solver's state before its first step from ``params``."""
+
+    @abc.abstractmethod
+    def step(
+        self, fn: Objective, prox: Prox, params: Any, state: Any, args: Any, fresh: bool
+    ) -> tuple[Any, Any]:
+        """One step: ``(new_params, new_state)``.
+
+        ``fresh=True`` says ``fn``/``args`` may differ from the previous step (a new mini-batch),
+        so nothing evaluated on the previous batch may be reused.
+        """
+
+    @abc.abstractmethod
+    def optimality(self, state: Any) -> Float[Array, ""]:
+        """The optimality measure at the latest iterate (``inf`` before any step)."""
+
+    @abc.abstractmethod
+    def value(self, state: Any) -> Float[Array, ""]:
+        """``fn`` at the latest iterate (the smooth part only)."""
+
+
+class Solution(eqx.Module):
+    """What `iterative_solve` returns: final parameters, state, status and counters."""
+
+    params: Any
+    state: Any
+    status: RESULTS
+    num_steps: Int[Array, ""]
+    optimality: Float[Array, ""]
+    value: Float[Array, ""]
+
+
+def _dtype_of(params) -> Any:
+    return jnp.result_type(*jax.tree.leaves(params))
+
+
+def status_of(
+    solver: AbstractSolver, state: Any, dtype, done_steps: Int[Array, ""]
+) -> tuple[RESULTS, Bool[Array, ""]]:
+    """The status implied by ``state`` and whether the loop should stop."""
+    tol = default_tol(dtype) if solver.tol is None else solver.tol
+    optimality = solver.optimality(state)
+    bad = ~(jnp.isfinite(solver.value(state)) & ~jnp.isnan(optimality))
+    converged = optimality <= tol
+    status = RESULTS.where(
+        bad,
+        RESULTS.nonfinite,
+        RESULTS.where(converged, RESULTS.successful, RESULTS.max_steps_reached),
+    )
+    stop = bad | converged | (done_steps >= solver.max_steps)
+    return status, stop
+
+
+def iterative_solve(
+    solver: AbstractSolver, fn: Objective, prox: Prox, params: Any, args: Any
+) -> Solution:
+    """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
+
+    One ``lax.while_loop``; under ``vmap`` each batch element stops on its own criterion (the
+    loop keeps finished elements fixed), which is what per-neuron convergence relies on.
+    """
+    dtype = _dtype_of(params)
+    state = solver.init(fn, prox, params, args)
+
+    def cond(carry):
+        _, state, k = carry
+        return ~status_of(solver, state, dtype, k)[1]
+
+    def body(carry):
+        params, state, k = carry
+        params, state = solver.step(fn, prox, params, state, args, fresh=False)
+        return params, state, k + 1
+
+    params, state, k = jax.lax.while_loop(cond, body, (params, state, jnp.array(0)))
+    status, _ = status_of(solver, state, dtype, k)
+    return Solution(params, state, status, k, solver.optimality(state), solver.value(state))
