@@ -107,9 +107,7 @@ def _problem(solver: AbstractSolver):
 
 def _cast(tree, dtype):
     """Floating leaves of ``tree`` in ``dtype`` (hyperparameters follow the data's dtype)."""
-    return jax.tree.map(
-        lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree
-    )
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x, tree)
 
 
 def _exclude_missing(X, y, sample_weight):
@@ -121,20 +119,19 @@ def _exclude_missing(X, y, sample_weight):
 
 
 def _setup(model: GLM, X, y, sample_weight, offset, check_in_graph: bool):
-    """Flat, clean data and hyperparameters in the data's dtype, plus the starting params."""
+    """The objective's arguments on clean data, and the starting parameters."""
     if check_in_graph:
         y = in_graph_checks(model, X, y, sample_weight, offset)
     X, y, weights, n_excluded = _exclude_missing(X, y, sample_weight)
     dtype = X.dtype
-    observation = _cast(model.observation, dtype)
-    regularizer = _cast(model.regularizer, dtype)
+    observation, regularizer = model.observation, model.regularizer
     total_weight = jnp.sum(weights)
     args = _Args(X, y, weights / total_weight, offset, observation, regularizer)
     if model.coef is None:
         y_mean = jnp.sum(weights * y) / total_weight
         params = (jnp.zeros(X.shape[1], dtype), initial_intercept(observation, y_mean))
     else:
-        params = (model.coef.astype(dtype), model.intercept.astype(dtype))
+        params = (model.coef, model.intercept)
     return args, params, weights, n_excluded
 
 
@@ -173,10 +170,19 @@ def _fit_flat(model: GLM, X, y, sample_weight, offset, solver, check_in_graph):
     return fitted, result
 
 
-def _flat_model(model: GLM) -> GLM:
-    if model.coef is None or not isinstance(model.coef, dict):
-        return model
-    return eqx.tree_at(lambda m: m.coef, model, ravel_coef(model.coef))
+def _flat_model(model: GLM, dtype) -> GLM:
+    """The model as the compiled core sees it: flat coefficients, and every floating leaf
+    (hyperparameters, scale, parameters) in the data's dtype and strongly typed, so that
+    ``Ridge(0.1)`` and ``Ridge(np.float64(0.2))`` share one compilation."""
+    if isinstance(model.coef, dict):
+        model = eqx.tree_at(lambda m: m.coef, model, ravel_coef(model.coef))
+    return _cast(model, dtype)
+
+
+def _without_params(model: GLM) -> GLM:
+    return eqx.tree_at(
+        lambda m: (m.coef, m.intercept), model, (None, None), is_leaf=lambda x: x is None
+    )
 
 
 def _restore(fitted: GLM, X) -> GLM:
@@ -242,7 +248,7 @@ def fit(
     check_solver(model, solver)
     inputs = prepare(model, X, y, sample_weight, offset)
     fitted, result = _fit_flat(
-        _flat_model(model),
+        _flat_model(model, inputs.y.dtype),
         ravel_design(inputs.X),
         inputs.y,
         inputs.sample_weight,
@@ -263,7 +269,6 @@ def _init_state_flat(model, X, y, sample_weight, offset, solver, check_in_graph)
 
 @eqx.filter_jit
 def _update_flat(model, state, X, y, sample_weight, offset, solver, check_in_graph):
-    model = eqx.tree_at(lambda m: m.coef, model, None, is_leaf=lambda x: x is None)
     args, _, weights, _ = _setup(model, X, y, sample_weight, offset, check_in_graph)
     fn, prox = _problem(solver)
     params, solver_state = solver.step(fn, prox, state.params, state.solver_state, args, True)
@@ -280,7 +285,7 @@ def init_state(
     check_solver(model, solver)
     inputs = prepare(model, X, y, sample_weight, offset)
     return _init_state_flat(
-        _flat_model(model), ravel_design(inputs.X), inputs.y, inputs.sample_weight,
+        _flat_model(model, inputs.y.dtype), ravel_design(inputs.X), inputs.y, inputs.sample_weight,
         inputs.offset, solver, inputs.traced,
     )
 
@@ -312,7 +317,7 @@ def update(
     if not isinstance(state, StepState):
         raise TypeError(f"state must come from glmx.init_state, got {type(state).__name__}.")
     check_solver(model, solver)
-    probe = eqx.tree_at(lambda m: m.coef, model, None, is_leaf=lambda x: x is None)
+    probe = _without_params(model)
     inputs = prepare(probe, X, y, sample_weight, offset)
     if state.params[0].shape[-1] != ravel_design(inputs.X).shape[1]:
         raise ValueError(
@@ -320,7 +325,7 @@ def update(
             f"{state.params[0].shape[-1]} coefficients; they must match."
         )
     fitted, state = _update_flat(
-        probe, state, ravel_design(inputs.X), inputs.y, inputs.sample_weight, inputs.offset,
+        _flat_model(probe, inputs.y.dtype), state, ravel_design(inputs.X), inputs.y, inputs.sample_weight, inputs.offset,
         solver, inputs.traced,
     )
     return _restore(fitted, inputs.X), state
