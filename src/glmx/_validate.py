@@ -112,7 +112,11 @@ def prepare(model: GLM, X, y, sample_weight=None, offset=None) -> Inputs:
     model.regularizer.check_features(n_features(blocks))
 
     extras = [a for a in (sample_weight, offset) if a is not None]
-    dtype = jnp.result_type(*[a.dtype for a in leaves + [y] + extras], float)
+    # The floating type of the inputs, as JAX will hold it (float32 unless x64 is enabled).
+    dtype = np.result_type(*[np.dtype(a.dtype) for a in leaves + [y] + extras])
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.float64
+    dtype = jax.dtypes.canonicalize_dtype(dtype)
     cast = lambda a: jnp.asarray(a, dtype)
     X = {k: cast(v) for k, v in blocks.items()} if isinstance(blocks, dict) else cast(blocks)
     y = cast(y)

@@ -1,0 +1,31 @@
+"""The examples run as a user runs them (a fresh process, default float32) and say the right things."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
+
+
+def _run(name, timeout=300):
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    done = subprocess.run(
+        [sys.executable, "-W", "error", str(EXAMPLES / name)],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_quickstart_recovers_the_neuron():
+    out = _run("quickstart.py")
+    assert "Fit: converged" in out
+    baseline = re.search(r"Baseline \(intercept\)\s+([-+.\d]+)\s+([-+.\d]+)", out)
+    assert abs(float(baseline.group(1)) - float(baseline.group(2))) < 0.1
+    mcfadden = float(re.search(r"McFadden ([-.\d]+)", out).group(1))
+    assert 0.02 < mcfadden < 0.5
+    stim = re.findall(r"lag\s+\d+ ms\s+([-+.\d]+)\s+([-+.\d]+)", out)[:12]
+    true, fitted = (list(map(float, col)) for col in zip(*stim))
+    assert max(abs(t - f) for t, f in zip(true, fitted)) < 0.15
