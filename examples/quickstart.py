@@ -50,8 +50,10 @@ def simulate_neuron(key):
 def main():
     stimulus, spikes = simulate_neuron(jax.random.key(0))
     X = {"stimulus": lagged(stimulus, STIM_LAGS, 0), "history": lagged(spikes, HIST_LAGS, 1)}
-    print(f"Simulated {N_BINS} bins, {int(spikes.sum())} spikes "
-          f"({spikes.mean() * 1000:.1f} Hz at 1 ms bins).")
+    print(
+        f"Simulated {N_BINS} bins, {int(spikes.sum())} spikes "
+        f"({spikes.mean() * 1000:.1f} Hz at 1 ms bins)."
+    )
 
     model = glmx.GLM(glmx.Poisson(), glmx.Ridge(1e-4))
     start = time.perf_counter()
@@ -60,8 +62,10 @@ def main():
     elapsed = time.perf_counter() - start
 
     print(f"\nFit: {result.message}")
-    print(f"     {int(result.num_steps)} L-BFGS steps, {elapsed:.2f} s including compilation, "
-          f"optimality {float(result.optimality):.1e}")
+    print(
+        f"     {int(result.num_steps)} L-BFGS steps, {elapsed:.2f} s including compilation, "
+        f"optimality {float(result.optimality):.1e}"
+    )
 
     stim_filter, hist_filter, baseline = true_filters()
     print("\nStimulus filter        true   fitted")
@@ -74,11 +78,15 @@ def main():
 
     mcfadden = model.score(X, spikes, score_type="pseudo-r2-McFadden")
     cohen = model.score(X, spikes, score_type="pseudo-r2-Cohen")
-    print(f"\nPseudo-R2: McFadden {float(mcfadden):.3f}, Cohen (deviance explained) "
-          f"{float(cohen):.3f}")
+    print(
+        f"\nPseudo-R2: McFadden {float(mcfadden):.3f}, Cohen (deviance explained) "
+        f"{float(cohen):.3f}"
+    )
     simulated, rate = model.simulate(jax.random.key(1), X)
-    print(f"Mean rate: data {spikes.mean():.4f}, model {float(rate.mean()):.4f}, "
-          f"one simulated draw {float(simulated.mean()):.4f} spikes/bin")
+    print(
+        f"Mean rate: data {spikes.mean():.4f}, model {float(rate.mean()):.4f}, "
+        f"one simulated draw {float(simulated.mean()):.4f} spikes/bin"
+    )
     return model, result
 
 

@@ -17,6 +17,7 @@ import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import statsmodels.api as sm  # noqa: E402
 
 import glmx  # noqa: E402
 
@@ -79,6 +80,16 @@ FAMILIES = {
     "bernoulli": glmx.Bernoulli(),
     "gaussian": glmx.Gaussian(),
     "negbin": glmx.NegativeBinomial(0.5),
+}
+
+
+SM_FAMILIES = {
+    "poisson": sm.families.Poisson(),
+    "gamma": sm.families.Gamma(sm.families.links.Log()),
+    "gamma-inverse": sm.families.Gamma(),
+    "bernoulli": sm.families.Binomial(),
+    "gaussian": sm.families.Gaussian(),
+    "negbin": sm.families.NegativeBinomial(alpha=0.5),
 }
 
 

@@ -1,4 +1,4 @@
-"""The examples run as a user runs them (a fresh process, default float32) and say the right things."""
+"""Examples run as a user runs them (fresh process, default float32) and say the right things."""
 
 import os
 import pathlib
@@ -13,7 +13,10 @@ def _run(name, timeout=300):
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     done = subprocess.run(
         [sys.executable, "-W", "error", str(EXAMPLES / name)],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout

@@ -5,19 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from conftest import FAMILIES, flat_params, simulate
 
 import glmx
+from conftest import FAMILIES, SM_FAMILIES, flat_params, simulate
 
 TIGHT = glmx.LBFGS(tol=1e-11)
-SM_FAMILIES = {
-    "poisson": sm.families.Poisson(),
-    "gamma": sm.families.Gamma(sm.families.links.Log()),
-    "gamma-inverse": sm.families.Gamma(),
-    "bernoulli": sm.families.Binomial(),
-    "gaussian": sm.families.Gaussian(),
-    "negbin": sm.families.NegativeBinomial(alpha=0.5),
-}
 
 
 def _statsmodels(name, X, y, **kwargs):
@@ -44,7 +36,8 @@ def test_unregularized_matches_statsmodels(name):
     np.testing.assert_allclose(result.dof_resid, res.df_resid)
     assert int(result.n_excluded) == 0
     np.testing.assert_allclose(
-        model.log_likelihood(X, y, aggregate="sum"), res.family.loglike(y, res.mu, scale=res.scale),
+        model.log_likelihood(X, y, aggregate="sum"),
+        res.family.loglike(y, res.mu, scale=res.scale),
         rtol=1e-8,
     )
 
@@ -88,8 +81,12 @@ def test_sparse_poisson_matches_glum(regularizer, l1_ratio):
         glmx.GLM(glmx.Poisson(), regularizer), X, y, glmx.ProximalGradient(tol=1e-11)
     )
     ref = GeneralizedLinearRegressor(
-        family="poisson", alpha=float(regularizer.strength), l1_ratio=l1_ratio,
-        solver="irls-cd", gradient_tol=1e-12, max_iter=1000,
+        family="poisson",
+        alpha=float(regularizer.strength),
+        l1_ratio=l1_ratio,
+        solver="irls-cd",
+        gradient_tol=1e-12,
+        max_iter=1000,
     ).fit(X, y)
     assert bool(result.converged)
     np.testing.assert_allclose(
@@ -104,7 +101,10 @@ def test_lasso_gaussian_matches_scikit_learn():
 
     X, y, _, _ = simulate("gaussian")
     model, _ = glmx.fit(
-        glmx.GLM(glmx.Gaussian(), glmx.ElasticNet(0.05, 0.7)), X, y, glmx.ProximalGradient(tol=1e-12)
+        glmx.GLM(glmx.Gaussian(), glmx.ElasticNet(0.05, 0.7)),
+        X,
+        y,
+        glmx.ProximalGradient(tol=1e-12),
     )
     ref = ElasticNet(alpha=0.05, l1_ratio=0.7, tol=1e-14, max_iter=100_000).fit(X, y)
     np.testing.assert_allclose(_params(model), np.append(ref.coef_, ref.intercept_), rtol=1e-7)
@@ -142,7 +142,9 @@ SOLVERS = [glmx.LBFGS(tol=1e-10), glmx.GradientDescent(tol=1e-10), glmx.Proximal
 
 
 @pytest.mark.parametrize("name", ["poisson", "gamma-inverse", "bernoulli"])
-@pytest.mark.parametrize("regularizer", [glmx.UnRegularized(), glmx.Ridge(0.1)], ids=["none", "ridge"])
+@pytest.mark.parametrize(
+    "regularizer", [glmx.UnRegularized(), glmx.Ridge(0.1)], ids=["none", "ridge"]
+)
 def test_every_solver_reaches_the_same_optimum(name, regularizer):
     X, y, _, _ = simulate(name)
     fits = [glmx.fit(glmx.GLM(FAMILIES[name], regularizer), X, y, s) for s in SOLVERS]
@@ -180,11 +182,15 @@ def test_dict_design_equals_concatenated_design():
     design = {"stim": X[:, :3], "hist": X[:, 3:]}
     model, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), design, y, TIGHT)
     # Sorted-key order: "hist" then "stim".
-    flat, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), np.column_stack([X[:, 3:], X[:, :3]]), y, TIGHT)
+    flat, _ = glmx.fit(
+        glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), np.column_stack([X[:, 3:], X[:, :3]]), y, TIGHT
+    )
     assert set(model.coef) == {"stim", "hist"}
     np.testing.assert_allclose(model.coef["hist"], flat.coef[:1], rtol=1e-8)
     np.testing.assert_allclose(model.coef["stim"], flat.coef[1:], rtol=1e-8)
-    np.testing.assert_allclose(model.predict(design), flat.predict(np.column_stack([X[:, 3:], X[:, :3]])))
+    np.testing.assert_allclose(
+        model.predict(design), flat.predict(np.column_stack([X[:, 3:], X[:, :3]]))
+    )
     # A fitted dict model refits (warm start) on a dict design.
     refit, result = glmx.fit(model, design, y, TIGHT)
     assert int(result.num_steps) <= 2
@@ -271,3 +277,16 @@ def test_initialize_params_matches_the_mean():
     design = {"a": X[:, :1], "b": X[:, 1:]}
     model = glmx.GLM(glmx.Poisson()).initialize_params(design, y)
     assert model.coef["a"].shape == (1,) and model.coef["b"].shape == (3,)
+
+
+def test_optax_solver_reaches_the_optimum():
+    import optax
+
+    X, y, _, _ = simulate("poisson")
+    solver = glmx.OptaxSolver(optax.adam(0.05), max_steps=20_000, tol=1e-7)
+    model, result = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, y, solver)
+    reference, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, y, TIGHT)
+    assert bool(result.converged)
+    np.testing.assert_allclose(_params(model), _params(reference), atol=1e-6)
+    with pytest.raises(ValueError, match="handles only smooth penalties"):
+        glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Lasso(0.1)), X, y, solver)

@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import flat_params, simulate
 
 import glmx
+from conftest import flat_params, simulate
 
 
 @contextlib.contextmanager
@@ -78,9 +78,7 @@ def test_bad_values_under_jit_raise():
         jax.block_until_ready(fitted_coef(jnp.asarray(bad_y)))
 
 
-@pytest.mark.parametrize(
-    "make", [glmx.Ridge, glmx.Lasso], ids=["ridge", "lasso"]
-)
+@pytest.mark.parametrize("make", [glmx.Ridge, glmx.Lasso], ids=["ridge", "lasso"])
 def test_vmap_over_strengths_matches_a_loop(make):
     X, y, _, _ = simulate("poisson")
     strengths = jnp.array([0.001, 0.01, 0.1])
@@ -101,7 +99,9 @@ def test_grad_of_log_likelihood_matches_finite_differences():
     model = eqx.tree_at(lambda m: m.coef, model, model.coef + 0.1)  # off the optimum
 
     def ll(coef, intercept):
-        return eqx.tree_at(lambda m: (m.coef, m.intercept), model, (coef, intercept)).log_likelihood(X, y)
+        return eqx.tree_at(
+            lambda m: (m.coef, m.intercept), model, (coef, intercept)
+        ).log_likelihood(X, y)
 
     g_coef, g_intercept = jax.grad(ll, argnums=(0, 1))(model.coef, model.intercept)
     h = 1e-6
@@ -119,7 +119,9 @@ def test_grad_of_log_likelihood_matches_finite_differences():
 def test_predict_and_score_under_jit_and_vmap():
     X, y, _, _ = simulate("poisson")
     model, _ = glmx.fit(glmx.GLM(glmx.Poisson()), X, y)
-    np.testing.assert_allclose(eqx.filter_jit(lambda m, X: m.predict(X))(model, X), model.predict(X))
+    np.testing.assert_allclose(
+        eqx.filter_jit(lambda m, X: m.predict(X))(model, X), model.predict(X)
+    )
     rows = jax.vmap(lambda x: model.predict(x[None, :])[0])(jnp.asarray(X))
     np.testing.assert_allclose(rows, model.predict(X), rtol=1e-12)
     score = eqx.filter_jit(lambda m: m.score(X, y, "pseudo-r2-mcfadden"))(model)

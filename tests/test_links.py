@@ -46,6 +46,7 @@ def test_log_inverse_stays_finite_where_the_mean_underflows():
 
 
 def test_inverse_link_domain():
-    assert np.array_equal(glmx.InverseLink().in_domain(jnp.array([-1.0, 0.0, 2.0])),
-                          [False, False, True])
+    assert np.array_equal(
+        glmx.InverseLink().in_domain(jnp.array([-1.0, 0.0, 2.0])), [False, False, True]
+    )
     assert glmx.LogLink().in_domain(jnp.array([-1.0, 5.0])).all()

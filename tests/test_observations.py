@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import scipy.stats as st
 import statsmodels.api as sm
-from conftest import FAMILIES, simulate
 
 import glmx
+from conftest import FAMILIES, SM_FAMILIES, simulate
 
 SCALE = 0.7
 
@@ -28,17 +28,6 @@ def _scipy_logpdf(name, y, mu, scale):
     raise ValueError(name)
 
 
-def _sm_family(name):
-    return {
-        "poisson": sm.families.Poisson(),
-        "gamma": sm.families.Gamma(sm.families.links.Log()),
-        "gamma-inverse": sm.families.Gamma(),
-        "bernoulli": sm.families.Binomial(),
-        "gaussian": sm.families.Gaussian(),
-        "negbin": sm.families.NegativeBinomial(alpha=0.5),
-    }[name]
-
-
 def _data(name):
     X, y, coef, intercept = simulate(name)
     obs = FAMILIES[name]
@@ -54,7 +43,8 @@ def test_log_likelihood_matches_scipy(name):
     expected = _scipy_logpdf(name, y, mu, scale)
     np.testing.assert_allclose(obs.log_likelihood(y, mu, scale), expected, rtol=1e-10)
     np.testing.assert_allclose(
-        obs.predictor_log_likelihood(jnp.asarray(y), jnp.asarray(eta), scale), expected,
+        obs.predictor_log_likelihood(jnp.asarray(y), jnp.asarray(eta), scale),
+        expected,
         rtol=1e-10,
     )
 
@@ -62,7 +52,7 @@ def test_log_likelihood_matches_scipy(name):
 @pytest.mark.parametrize("name", FAMILIES)
 def test_deviance_and_variance_match_statsmodels(name):
     obs, y, _, mu = _data(name)
-    family = _sm_family(name)
+    family = SM_FAMILIES[name]
     np.testing.assert_allclose(
         obs.deviance(y, mu), family.resid_dev(y, mu) ** 2, rtol=1e-9, atol=1e-12
     )
@@ -91,7 +81,7 @@ def test_sampling_in_float32():
 @pytest.mark.parametrize("name", ["poisson", "bernoulli", "gamma", "gaussian", "negbin"])
 def test_pseudo_r2_matches_statsmodels(name):
     X, y, _, _ = simulate(name)
-    family = _sm_family(name)
+    family = SM_FAMILIES[name]
     res = sm.GLM(y, sm.add_constant(X), family=family).fit()
     obs = FAMILIES[name]
     mu, scale = jnp.asarray(res.mu), res.scale

@@ -69,7 +69,9 @@ def test_group_lasso_has_finite_gradients_at_zero_groups():
     assert np.all(np.isfinite(jax.grad(reg.penalty)(zero)))
     jac = jax.jacfwd(lambda v: reg.prox(v, 1.0))(zero)
     assert np.all(np.isfinite(jac))
-    jac = jax.jacrev(lambda v: prox_group_lasso(v, jnp.array([0.1, 0.1]), jnp.asarray(MASK, float)))(zero)
+    jac = jax.jacrev(
+        lambda v: prox_group_lasso(v, jnp.array([0.1, 0.1]), jnp.asarray(MASK, float))
+    )(zero)
     assert np.all(np.isfinite(jac))
 
 
@@ -81,7 +83,9 @@ def test_group_labels_become_a_mask():
 
 def test_smoothness_flags():
     assert glmx.UnRegularized.is_smooth and glmx.Ridge.is_smooth
-    assert not any(r.is_smooth for r in (glmx.Lasso(), glmx.ElasticNet(), REGULARIZERS["grouplasso"]))
+    assert not any(
+        r.is_smooth for r in (glmx.Lasso(), glmx.ElasticNet(), REGULARIZERS["grouplasso"])
+    )
 
 
 def test_strengths_are_array_leaves():

@@ -2,16 +2,19 @@
 
 import numpy as np
 import pytest
-from conftest import flat_params, simulate
-from test_jit import count_traces
 
 import glmx
+from conftest import flat_params, simulate
+from test_jit import count_traces
 
 
 @pytest.mark.parametrize(
     "regularizer, solver",
-    [(glmx.Ridge(0.05), glmx.LBFGS()), (glmx.Lasso(0.01), glmx.ProximalGradient()),
-     (glmx.UnRegularized(), glmx.GradientDescent())],
+    [
+        (glmx.Ridge(0.05), glmx.LBFGS()),
+        (glmx.Lasso(0.01), glmx.ProximalGradient()),
+        (glmx.UnRegularized(), glmx.GradientDescent()),
+    ],
     ids=["lbfgs", "fista", "gd"],
 )
 def test_full_batch_updates_reach_the_fit(regularizer, solver):

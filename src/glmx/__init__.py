@@ -4,43 +4,94 @@ import importlib.metadata
 
 from ._fit import (
     ConvergenceWarning as ConvergenceWarning,
-    fit as fit,
+)
+from ._fit import (
     FitResult as FitResult,
-    init_state as init_state,
+)
+from ._fit import (
     StepState as StepState,
+)
+from ._fit import (
+    fit as fit,
+)
+from ._fit import (
+    init_state as init_state,
+)
+from ._fit import (
     update as update,
 )
 from ._glm import GLM as GLM
 from ._links import (
     AbstractLink as AbstractLink,
+)
+from ._links import (
     IdentityLink as IdentityLink,
+)
+from ._links import (
     InverseLink as InverseLink,
+)
+from ._links import (
     LogitLink as LogitLink,
+)
+from ._links import (
     LogLink as LogLink,
+)
+from ._links import (
     SoftplusLink as SoftplusLink,
 )
 from ._observations import (
     AbstractObservation as AbstractObservation,
+)
+from ._observations import (
     Bernoulli as Bernoulli,
+)
+from ._observations import (
     Gamma as Gamma,
+)
+from ._observations import (
     Gaussian as Gaussian,
+)
+from ._observations import (
     NegativeBinomial as NegativeBinomial,
+)
+from ._observations import (
     Poisson as Poisson,
 )
 from ._regularizers import (
     AbstractRegularizer as AbstractRegularizer,
+)
+from ._regularizers import (
     ElasticNet as ElasticNet,
+)
+from ._regularizers import (
     GroupLasso as GroupLasso,
+)
+from ._regularizers import (
     Lasso as Lasso,
+)
+from ._regularizers import (
     Ridge as Ridge,
+)
+from ._regularizers import (
     UnRegularized as UnRegularized,
 )
 from ._solvers import (
-    AbstractSolver as AbstractSolver,
-    GradientDescent as GradientDescent,
     LBFGS as LBFGS,
-    ProximalGradient as ProximalGradient,
+)
+from ._solvers import (
     RESULTS as RESULTS,
+)
+from ._solvers import (
+    AbstractSolver as AbstractSolver,
+)
+from ._solvers import (
+    GradientDescent as GradientDescent,
+)
+from ._solvers import (
+    OptaxSolver as OptaxSolver,
+)
+from ._solvers import (
+    ProximalGradient as ProximalGradient,
 )
 
 __version__ = importlib.metadata.version("glmx")

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from ._design import keys_of, ravel_coef, ravel_design, unravel_coef, block_sizes
+from ._design import block_sizes, keys_of, ravel_coef, ravel_design, unravel_coef
 from ._glm import GLM, initial_intercept
 from ._observations import AbstractObservation
 from ._regularizers import AbstractRegularizer
@@ -242,22 +242,31 @@ def fit(
     print(result.message, model.coef)
     ```
     """
-    solver = default_solver(model.regularizer) if solver is None else solver
+    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset)
+    fitted, result = _fit_flat(*data, solver, inputs.traced)
+    _warn_if_unconverged(result)
+    return _restore(fitted, inputs.X), result
+
+
+def _checked(model, X, y, solver, sample_weight, offset, strip_params=False):
+    """Validate a call; return the solver, the checked inputs, and the compiled core's data
+    ``(flat_model, X as (n, p), y, sample_weight, offset)``. ``strip_params`` drops the model's
+    parameters (`update` takes them from its state)."""
     if not isinstance(model, GLM):
         raise TypeError(f"model must be a glmx.GLM, got {type(model).__name__}.")
+    if strip_params:
+        model = _without_params(model)
+    solver = default_solver(model.regularizer) if solver is None else solver
     check_solver(model, solver)
     inputs = prepare(model, X, y, sample_weight, offset)
-    fitted, result = _fit_flat(
+    data = (
         _flat_model(model, inputs.y.dtype),
         ravel_design(inputs.X),
         inputs.y,
         inputs.sample_weight,
         inputs.offset,
-        solver,
-        inputs.traced,
     )
-    _warn_if_unconverged(result)
-    return _restore(fitted, inputs.X), result
+    return solver, inputs, data
 
 
 @eqx.filter_jit
@@ -281,13 +290,8 @@ def init_state(
 ) -> StepState:
     """The state for step-wise fitting with `update`, starting from the model's parameters
     (or `GLM.initialize_params` if it has none). Arguments as in `fit`."""
-    solver = default_solver(model.regularizer) if solver is None else solver
-    check_solver(model, solver)
-    inputs = prepare(model, X, y, sample_weight, offset)
-    return _init_state_flat(
-        _flat_model(model, inputs.y.dtype), ravel_design(inputs.X), inputs.y, inputs.sample_weight,
-        inputs.offset, solver, inputs.traced,
-    )
+    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset)
+    return _init_state_flat(*data, solver, inputs.traced)
 
 
 def update(
@@ -313,19 +317,13 @@ def update(
         model, state = glmx.update(model, state, X_batch, y_batch)
     ```
     """
-    solver = default_solver(model.regularizer) if solver is None else solver
     if not isinstance(state, StepState):
         raise TypeError(f"state must come from glmx.init_state, got {type(state).__name__}.")
-    check_solver(model, solver)
-    probe = _without_params(model)
-    inputs = prepare(probe, X, y, sample_weight, offset)
-    if state.params[0].shape[-1] != ravel_design(inputs.X).shape[1]:
+    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset, True)
+    n_coef, n_features = state.params[0].shape[-1], data[1].shape[1]
+    if n_coef != n_features:
         raise ValueError(
-            f"X has {ravel_design(inputs.X).shape[1]} features but state holds "
-            f"{state.params[0].shape[-1]} coefficients; they must match."
+            f"X has {n_features} features but state holds {n_coef} coefficients; they must match."
         )
-    fitted, state = _update_flat(
-        _flat_model(probe, inputs.y.dtype), state, ravel_design(inputs.X), inputs.y, inputs.sample_weight, inputs.offset,
-        solver, inputs.traced,
-    )
+    fitted, state = _update_flat(data[0], state, *data[1:], solver, inputs.traced)
     return _restore(fitted, inputs.X), state

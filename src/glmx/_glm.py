@@ -50,9 +50,7 @@ class GLM(eqx.Module):
     observation: AbstractObservation = Poisson()
     regularizer: AbstractRegularizer = UnRegularized()
     coef: Coef | None = eqx.field(default=None, converter=_as_coef)
-    intercept: Float[Array, "*batch"] | None = eqx.field(
-        default=None, converter=_as_optional_array
-    )
+    intercept: Float[Array, "*batch"] | None = eqx.field(default=None, converter=_as_optional_array)
     scale: Float[Array, "*batch"] = eqx.field(default=1.0, converter=jnp.asarray)
 
     def _require_params(self, X, name="X"):
@@ -71,9 +69,7 @@ class GLM(eqx.Module):
         eta = design_dot(X, self.coef) + self.intercept
         return eta if offset is None else eta + jnp.asarray(offset)
 
-    def predict(
-        self, X: Design, offset: Real[ArrayLike, " n"] | None = None
-    ) -> Float[Array, " n"]:
+    def predict(self, X: Design, offset: Real[ArrayLike, " n"] | None = None) -> Float[Array, " n"]:
         """The mean of ``y`` for each row of ``X`` (``(n, p)`` or dict), shape ``(n,)``.
 
         Rows of ``X`` with NaN give NaN.

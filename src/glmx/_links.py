@@ -63,7 +63,6 @@ class LogLink(AbstractLink):
         return _everywhere(eta)
 
 
-
 class SoftplusLink(AbstractLink):
     """``mu = log(1 + exp(eta))``: a rate that grows linearly, not exponentially, in ``eta``."""
 
@@ -88,7 +87,6 @@ class SoftplusLink(AbstractLink):
         return _everywhere(eta)
 
 
-
 class IdentityLink(AbstractLink):
     """``mu = eta``: the canonical link of the Gaussian."""
 
@@ -106,7 +104,6 @@ class IdentityLink(AbstractLink):
 
     def in_domain(self, eta):
         return _everywhere(eta)
-
 
 
 class LogitLink(AbstractLink):
@@ -127,7 +124,6 @@ class LogitLink(AbstractLink):
 
     def in_domain(self, eta):
         return _everywhere(eta)
-
 
 
 class InverseLink(AbstractLink):

@@ -152,7 +152,6 @@ class Poisson(AbstractObservation):
     def value_checks(self):
         return []
 
-
     def log_likelihood(self, y, mean, scale=1.0):
         return xlogy(y, mean) - mean - gammaln(y + 1.0)
 
@@ -187,7 +186,6 @@ class Gamma(AbstractObservation):
     def value_checks(self):
         return []
 
-
     def log_likelihood(self, y, mean, scale=1.0):
         shape = 1.0 / _as_float(scale, mean)
         ratio = y / mean
@@ -215,7 +213,7 @@ class Gamma(AbstractObservation):
 
     def sample(self, key, mean, scale=1.0):
         shape = 1.0 / _as_float(scale, mean)
-        return (jax.random.gamma(key, shape, jnp.shape(mean), jnp.result_type(mean)) * mean / shape)
+        return jax.random.gamma(key, shape, jnp.shape(mean), jnp.result_type(mean)) * mean / shape
 
     def in_support(self, y):
         return y > 0
@@ -234,7 +232,6 @@ class Bernoulli(AbstractObservation):
 
     def value_checks(self):
         return []
-
 
     def log_likelihood(self, y, mean, scale=1.0):
         return xlogy(y, mean) + xlog1py(1.0 - y, -mean)
@@ -272,7 +269,6 @@ class Gaussian(AbstractObservation):
 
     def value_checks(self):
         return []
-
 
     def log_likelihood(self, y, mean, scale=1.0):
         scale = _as_float(scale, mean)
@@ -312,10 +308,11 @@ class NegativeBinomial(AbstractObservation):
 
     def value_checks(self):
         return [
-            (~jnp.isfinite(self.alpha) | (self.alpha <= 0),
-             "NegativeBinomial alpha must be positive and finite"),
+            (
+                ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
+                "NegativeBinomial alpha must be positive and finite",
+            ),
         ]
-
 
     def _size(self, like):
         return 1.0 / _as_float(self.alpha, like)
@@ -323,8 +320,12 @@ class NegativeBinomial(AbstractObservation):
     def log_likelihood(self, y, mean, scale=1.0):
         r = self._size(mean)
         return (
-            gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
-            + r * (jnp.log(r) - jnp.log(r + mean)) + xlogy(y, mean) - xlogy(y, r + mean)
+            gammaln(y + r)
+            - gammaln(r)
+            - gammaln(y + 1.0)
+            + r * (jnp.log(r) - jnp.log(r + mean))
+            + xlogy(y, mean)
+            - xlogy(y, r + mean)
         )
 
     def predictor_log_likelihood(self, y, eta, scale=1.0):
@@ -332,8 +333,11 @@ class NegativeBinomial(AbstractObservation):
         log_mean = self.link.log_inverse(eta)
         log_total = jnp.logaddexp(jnp.log(r), log_mean)
         return (
-            gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
-            + r * (jnp.log(r) - log_total) + y * (log_mean - log_total)
+            gammaln(y + r)
+            - gammaln(r)
+            - gammaln(y + 1.0)
+            + r * (jnp.log(r) - log_total)
+            + y * (log_mean - log_total)
         )
 
     def deviance(self, y, mean):
@@ -351,5 +355,3 @@ class NegativeBinomial(AbstractObservation):
 
     def in_support(self, y):
         return y >= 0
-
-

@@ -25,8 +25,12 @@ def _as_real_array(value, name: str):
         raise TypeError(f"{name} must be an array, got a dict.")
     array = value if isinstance(value, jax.Array) else np.asarray(value)
     dtype = array.dtype
-    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)
-            or dtype == bool or dtype == jnp.bfloat16):
+    if not (
+        np.issubdtype(dtype, np.integer)
+        or np.issubdtype(dtype, np.floating)
+        or np.issubdtype(dtype, np.bool_)
+        or dtype == jnp.bfloat16
+    ):
         raise TypeError(f"{name} must hold real numbers, got dtype {dtype}.")
     return array
 
@@ -81,12 +85,11 @@ def prepare(model: GLM, X, y, sample_weight=None, offset=None) -> Inputs:
     if not isinstance(model, GLM):
         raise TypeError(f"model must be a glmx.GLM, got {type(model).__name__}.")
     blocks = _design_blocks(X)
-    for name, block in (blocks.items() if isinstance(blocks, dict) else [("X", blocks)]):
+    for name, block in blocks.items() if isinstance(blocks, dict) else [("X", blocks)]:
         label = name if name == "X" else f"X[{name!r}]"
         if block.ndim != 2:
             raise ValueError(
-                f"{label} must be 2-dimensional (n_samples, n_features), got shape "
-                f"{block.shape}."
+                f"{label} must be 2-dimensional (n_samples, n_features), got shape {block.shape}."
             )
     leaves = list(blocks.values()) if isinstance(blocks, dict) else [blocks]
     n = leaves[0].shape[0]
@@ -178,8 +181,10 @@ def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
 
 def _describe(model: GLM, message: str) -> str:
     """The offending hyperparameter's value, for the error message."""
-    source = model.observation if message.startswith(type(model.observation).__name__) else (
-        model.regularizer
+    source = (
+        model.observation
+        if message.startswith(type(model.observation).__name__)
+        else (model.regularizer)
     )
     attribute = message.split()[1]
     value = np.asarray(getattr(source, attribute, np.nan))

@@ -1,9 +1,19 @@
 from ._base import (
-    AbstractSolver as AbstractSolver,
-    default_tol as default_tol,
-    iterative_solve as iterative_solve,
     RESULTS as RESULTS,
+)
+from ._base import (
+    AbstractSolver as AbstractSolver,
+)
+from ._base import (
     Solution as Solution,
 )
+from ._base import (
+    default_tol as default_tol,
+)
+from ._base import (
+    iterative_solve as iterative_solve,
+)
 from ._lbfgs import LBFGS as LBFGS
-from ._proximal import GradientDescent as GradientDescent, ProximalGradient as ProximalGradient
+from ._optax import OptaxSolver as OptaxSolver
+from ._proximal import GradientDescent as GradientDescent
+from ._proximal import ProximalGradient as ProximalGradient
