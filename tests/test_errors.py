@@ -223,3 +223,28 @@ def test_traced_bad_values_raise_inside_the_fit():
 
     with pytest.raises(Exception, match="Ridge strength must be non-negative"):
         jax.block_until_ready(jax.vmap(coef)(jnp.array([0.1, -1.0])))
+
+
+def test_model_and_family_structure_errors():
+    with pytest.raises(
+        ValueError, match=r"coef is given but intercept is None; give both or neither"
+    ):
+        glmx.GLM(coef=np.zeros(4))
+    with pytest.raises(
+        TypeError, match=r"Poisson cannot use IdentityLink\(\).*LogLink\(\), SoftplusLink\(\)"
+    ):
+        glmx.Poisson(glmx.IdentityLink())
+    with pytest.raises(TypeError, match=r"Bernoulli cannot use LogLink\(\)"):
+        glmx.Bernoulli(glmx.LogLink())
+
+
+def test_update_needs_the_solver_that_made_the_state():
+    state = glmx.init_state(glmx.GLM(), X, Y, glmx.LBFGS())
+    with pytest.raises(ValueError, match=r"state was made by LBFGS but solver is ProximalGradient"):
+        glmx.update(glmx.GLM(), state, X, Y, glmx.ProximalGradient())
+
+
+def test_group_errors_name_the_features():
+    overlapping = glmx.GroupLasso(np.array([[1, 1, 0, 0], [0, 1, 1, 1]], bool))
+    with pytest.raises(ValueError, match=r"features in 2\+ groups; got \[1\]"):
+        _fit(glmx.GLM(glmx.Poisson(), overlapping))

@@ -126,3 +126,24 @@ def test_predict_and_score_under_jit_and_vmap():
     np.testing.assert_allclose(rows, model.predict(X), rtol=1e-12)
     score = eqx.filter_jit(lambda m: m.score(X, y, "pseudo-r2-mcfadden"))(model)
     np.testing.assert_allclose(score, model.score(X, y, "pseudo-r2-mcfadden"))
+
+
+def test_integer_strengths_share_the_float_compilation():
+    X, y, _, _ = simulate("poisson")
+    glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(1.0)), X, y)
+    model = glmx.GLM(glmx.Poisson(), glmx.Ridge(2))
+    assert model.regularizer.strength.dtype == jnp.float64
+    with count_traces() as counter:
+        glmx.fit(model, X, y)
+    assert counter["traces"] == 0
+
+
+def test_lbfgs_step_wise_loop_compiles_once():
+    X, y, _, _ = simulate("poisson")
+    model = glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1))
+    state = glmx.init_state(model, X, y)
+    model, state = glmx.update(model, state, X, y)
+    with count_traces() as counter:
+        for _ in range(3):
+            model, state = glmx.update(model, state, X, y)
+    assert counter["traces"] == 0

@@ -21,6 +21,7 @@ from ._fit import (
     update as update,
 )
 from ._glm import GLM as GLM
+from ._population import PopulationGLM as PopulationGLM
 from ._links import (
     AbstractLink as AbstractLink,
 )

@@ -10,6 +10,11 @@ import numpy as np
 from jaxtyping import Array, Float
 
 
+def shape_of(a) -> tuple[int, ...]:
+    """The shape of an array, array-like or ``jax.ShapeDtypeStruct``."""
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+
+
 def keys_of(tree) -> tuple[str, ...] | None:
     """The sorted keys of a dict design or coefficient, or ``None`` for an array."""
     return tuple(sorted(tree)) if isinstance(tree, dict) else None
@@ -17,11 +22,11 @@ def keys_of(tree) -> tuple[str, ...] | None:
 
 def block_sizes(X) -> tuple[int, ...]:
     """Feature counts per block of a dict design, in sorted-key order."""
-    return tuple(int(np.shape(X[k])[1]) for k in sorted(X))
+    return tuple(int(shape_of(X[k])[-1]) for k in sorted(X))
 
 
 def n_features(X) -> int:
-    return sum(block_sizes(X)) if isinstance(X, dict) else int(np.shape(X)[1])
+    return sum(block_sizes(X)) if isinstance(X, dict) else int(shape_of(X)[-1])
 
 
 def ravel_design(X) -> Float[Array, "n p"]:
@@ -63,15 +68,15 @@ def check_coef_matches(X, coef, name: str = "X") -> None:
     pairs = [(k, X[k], coef[k]) for k in x_keys] if x_keys else [(None, X, coef)]
     for key, block, c in pairs:
         where = name if key is None else f"{name}[{key!r}]"
-        if np.ndim(block) != 2:
+        if len(shape_of(block)) != 2:
             raise ValueError(
                 f"{where} must be 2-dimensional (n_samples, n_features), got shape "
-                f"{np.shape(block)}."
+                f"{shape_of(block)}."
             )
-        if np.shape(block)[1] != np.shape(c)[-1]:
+        if shape_of(block)[1] != shape_of(c)[-1]:
             raise ValueError(
-                f"{where} has {np.shape(block)[1]} features but the model has "
-                f"{np.shape(c)[-1]} coefficients for it; they must match."
+                f"{where} has {shape_of(block)[1]} features but the model has "
+                f"{shape_of(c)[-1]} coefficients for it; they must match."
             )
 
 

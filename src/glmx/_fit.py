@@ -5,18 +5,25 @@ penalty on the coefficients,
 ``L(w, b) = -(1 / sum(s)) sum_i s_i loglik(y_i | mean_i) + penalty(w)``. Rows with NaN in ``X``
 or ``y`` get zero weight (shapes stay static). The dispersion (scale) is estimated after the
 solve from Pearson residuals.
+
+Everything is written for one neuron (`_solve_one`, `_init_one`, `_step_one`); a
+`PopulationGLM` runs the same functions under ``vmap`` over its neuron axis, so shared designs
+become matrix-matrix products and each neuron stops on its own criterion.
 """
 
+import functools
 import warnings
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._design import block_sizes, keys_of, ravel_coef, ravel_design, unravel_coef
 from ._glm import GLM, initial_intercept
 from ._observations import AbstractObservation
+from ._population import PopulationGLM, split_batched
 from ._regularizers import AbstractRegularizer
 from ._solvers import LBFGS, RESULTS, AbstractSolver, ProximalGradient, iterative_solve
 from ._validate import check_solver, in_graph_checks, prepare
@@ -27,9 +34,9 @@ class ConvergenceWarning(UserWarning):
 
 
 class FitResult(eqx.Module):
-    """How a fit went.
+    """How a fit went; for a `PopulationGLM`, every field has one entry per neuron.
 
-    **Fields** (scalars for one GLM):
+    **Fields:**
     - ``status``: a `RESULTS` item: ``successful``, ``max_steps_reached`` or ``nonfinite``.
     - ``num_steps``: solver steps taken.
     - ``objective``: the final objective (mean negative log-likelihood + penalty).
@@ -41,30 +48,52 @@ class FitResult(eqx.Module):
     """
 
     status: RESULTS
-    num_steps: Int[Array, "*batch"]
-    objective: Float[Array, "*batch"]
-    optimality: Float[Array, "*batch"]
-    dof_resid: Float[Array, "*batch"]
-    n_excluded: Int[Array, "*batch"]
+    num_steps: Int[Array, "*neurons"]
+    objective: Float[Array, "*neurons"]
+    optimality: Float[Array, "*neurons"]
+    dof_resid: Float[Array, "*neurons"]
+    n_excluded: Int[Array, "*neurons"]
 
     @property
     def converged(self):
-        """Boolean array: whether the solve met its criterion."""
+        """Boolean array: whether each solve met its criterion."""
         return self.status == RESULTS.successful
 
     @property
     def message(self) -> str:
-        """The status in words (for a concrete, unbatched result)."""
-        return RESULTS[self.status]
+        """The status in words; for a population, a summary naming the failed neurons."""
+        if jnp.ndim(self.num_steps) == 0:
+            return RESULTS[self.status]
+        failed = self.failed_neurons
+        if failed.size == 0:
+            return f"all {self.num_steps.shape[0]} neurons converged"
+        return f"neurons {failed.tolist()} did not converge: " + "; ".join(
+            f"{k}: {RESULTS[self._item(k)]}" for k in failed[:5]
+        )
+
+    @property
+    def failed_neurons(self) -> np.ndarray:
+        """Indices of the neurons whose solve did not converge (population results)."""
+        return np.flatnonzero(~np.atleast_1d(np.asarray(self.converged)))
+
+    def _item(self, k):
+        return jax.tree.map(lambda x: x[k], self.status)
 
 
 class StepState(eqx.Module):
-    """The state of step-wise fitting: the current parameters (flat ``(coef, intercept)``),
-    the solver's own state, and the number of steps taken."""
+    """The state of step-wise fitting: the current flat ``(coef, intercept)``, the solver's
+    state and the number of steps taken (with a leading neuron axis for populations), and the
+    name of the solver that made it."""
 
     params: tuple
     solver_state: object
-    num_steps: Int[Array, ""]
+    num_steps: Int[Array, "*neurons"]
+    solver_name: str = eqx.field(static=True)
+
+
+def _strong(tree):
+    """Every array leaf strongly typed, so a state fed back into a step never retraces it."""
+    return jax.tree.map(lambda x: jnp.asarray(x, x.dtype) if eqx.is_array(x) else x, tree)
 
 
 class _Args(eqx.Module):
@@ -74,13 +103,18 @@ class _Args(eqx.Module):
     y: Float[Array, " n"]
     weights: Float[Array, " n"]  # normalised to sum to 1; zero on excluded rows
     offset: Float[Array, " n"]
+    feature_mask: Float[Array, " p"] | None
     observation: AbstractObservation
     regularizer: AbstractRegularizer
 
 
+def _masked(coef, args: _Args):
+    return coef if args.feature_mask is None else coef * args.feature_mask
+
+
 def negative_log_likelihood(params, args: _Args) -> Float[Array, ""]:
     coef, intercept = params
-    eta = args.X @ coef + intercept + args.offset
+    eta = args.X @ _masked(coef, args) + intercept + args.offset
     return -jnp.sum(args.weights * args.observation.predictor_log_likelihood(args.y, eta))
 
 
@@ -105,57 +139,51 @@ def _problem(solver: AbstractSolver):
     return penalised_objective, None
 
 
-def _cast(tree, dtype):
-    """Floating leaves of ``tree`` in ``dtype`` (hyperparameters follow the data's dtype)."""
-    return jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x, tree)
+# --- one neuron ---------------------------------------------------------------------------
 
 
-def _exclude_missing(X, y, sample_weight):
-    missing = jnp.isnan(y) | jnp.any(jnp.isnan(X), axis=1)
-    X = jnp.where(missing[:, None], 0.0, X)
+def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask):
+    """The objective's arguments on clean data, the starting parameters, the row weights and
+    the number of rows left out."""
+    missing = x_missing | jnp.isnan(y)
     y = jnp.where(missing, 1.0, y)  # a value in every family's support; its weight is zero
     weights = jnp.where(missing, 0.0, sample_weight)
-    return X, y, weights, jnp.sum(missing)
-
-
-def _setup(model: GLM, X, y, sample_weight, offset, check_in_graph: bool):
-    """The objective's arguments on clean data, and the starting parameters."""
-    if check_in_graph:
-        y = in_graph_checks(model, X, y, sample_weight, offset)
-    X, y, weights, n_excluded = _exclude_missing(X, y, sample_weight)
-    dtype = X.dtype
-    observation, regularizer = model.observation, model.regularizer
     total_weight = jnp.sum(weights)
-    args = _Args(X, y, weights / total_weight, offset, observation, regularizer)
-    if model.coef is None:
+    args = _Args(
+        X, y, weights / total_weight, offset, feature_mask, glm.observation, glm.regularizer
+    )
+    if glm.coef is None:
         y_mean = jnp.sum(weights * y) / total_weight
-        params = (jnp.zeros(X.shape[1], dtype), initial_intercept(observation, y_mean))
+        coef = jnp.zeros(X.shape[1], X.dtype)
+        params = (coef, initial_intercept(glm.observation, y_mean))
     else:
-        params = (model.coef, model.intercept)
-    return args, params, weights, n_excluded
+        params = (_masked(glm.coef, args), glm.intercept)
+    return args, params, weights, jnp.sum(missing)
 
 
-def _finish(model: GLM, params, args: _Args, weights):
+def _finish_one(glm: GLM, params, args: _Args, weights):
     """The fitted model with its estimated scale, and the residual degrees of freedom."""
     coef, intercept = params
+    coef = _masked(coef, args)
     mean = args.observation.link.inverse(args.X @ coef + intercept + args.offset)
     dof_resid = jnp.sum(weights) - (jnp.count_nonzero(coef) + 1).astype(weights.dtype)
     scale = args.observation.estimate_scale(args.y, mean, dof_resid, weights)
     fitted = eqx.tree_at(
         lambda m: (m.coef, m.intercept, m.scale),
-        model,
+        glm,
         (coef, intercept, scale),
         is_leaf=lambda x: x is None,
     )
     return fitted, dof_resid
 
 
-@eqx.filter_jit
-def _fit_flat(model: GLM, X, y, sample_weight, offset, solver, check_in_graph):
-    args, params, weights, n_excluded = _setup(model, X, y, sample_weight, offset, check_in_graph)
+def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
+    args, params, weights, n_excluded = _setup_one(
+        glm, X, x_missing, y, sample_weight, offset, feature_mask
+    )
     fn, prox = _problem(solver)
     solution = iterative_solve(solver, fn, prox, params, args)
-    fitted, dof_resid = _finish(model, solution.params, args, weights)
+    fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:
         objective = objective + args.regularizer.penalty(solution.params[0])
@@ -170,71 +198,202 @@ def _fit_flat(model: GLM, X, y, sample_weight, offset, solver, check_in_graph):
     return fitted, result
 
 
-def _flat_model(model: GLM, dtype) -> GLM:
-    """The model as the compiled core sees it: flat coefficients, and every floating leaf
-    (hyperparameters, scale, parameters) in the data's dtype and strongly typed, so that
-    ``Ridge(0.1)`` and ``Ridge(np.float64(0.2))`` share one compilation."""
-    if isinstance(model.coef, dict):
-        model = eqx.tree_at(lambda m: m.coef, model, ravel_coef(model.coef))
-    return _cast(model, dtype)
+def _init_one(glm, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
+    args, params, _, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
+    fn, prox = _problem(solver)
+    state = solver.init(fn, prox, params, args)
+    return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
-def _without_params(model: GLM) -> GLM:
+def _step_one(glm, state, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
+    args, _, weights, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
+    fn, prox = _problem(solver)
+    params, solver_state = solver.step(fn, prox, state.params, state.solver_state, args, True)
+    fitted, _ = _finish_one(glm, params, args, weights)
+    return fitted, StepState(params, solver_state, state.num_steps + 1, state.solver_name)
+
+
+# --- one neuron or many ---------------------------------------------------------------------
+
+
+class _Data(eqx.Module):
+    """Validated inputs in flat form, and how each maps onto the neuron axis (``None`` for
+    shared, otherwise the axis) when the model is a population."""
+
+    X: Float[Array, "*neurons n p"]
+    y: Float[Array, "n *neurons"]
+    sample_weight: Float[Array, "n *neurons"]
+    offset: Float[Array, "n *neurons"]
+    feature_mask: Float[Array, "p *neurons"] | None
+    axes: tuple | None = eqx.field(static=True)  # None for a single GLM
+
+
+def _clean_design(X):
+    """Zero the rows of ``X`` that hold a NaN, once for all neurons; return them as a mask."""
+    missing = jnp.any(jnp.isnan(X), axis=-1)
+    return jnp.where(missing[..., None], 0.0, X), missing
+
+
+def _per_neuron(fn, glm: GLM, data: _Data, *leading, leading_axes=()):
+    """``fn(glm, *leading, X, x_missing, y, weights, offset, mask)``, vmapped over neurons for a
+    population (``data.axes`` set), plainly for a single GLM."""
+    X, x_missing = _clean_design(data.X)
+    series = (X, x_missing, data.y, data.sample_weight, data.offset, data.feature_mask)
+    if data.axes is None:
+        return fn(glm, *leading, *series)
+    batched, static = split_batched(glm)
+    x_axis, y_axis, w_axis, o_axis, m_axis = data.axes
+
+    def one(b, *rest):
+        return fn(eqx.combine(b, static), *rest)
+
+    in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis)
+    return jax.vmap(one, in_axes=in_axes)(batched, *leading, *series)
+
+
+@eqx.filter_jit
+def _fit_core(glm: GLM, data: _Data, solver: AbstractSolver, check_in_graph: bool):
+    if check_in_graph:
+        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    return _per_neuron(functools.partial(_solve_one, solver=solver), glm, data)
+
+
+@eqx.filter_jit
+def _init_core(glm, data, solver, check_in_graph):
+    if check_in_graph:
+        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    return _strong(_per_neuron(functools.partial(_init_one, solver=solver), glm, data))
+
+
+@eqx.filter_jit
+def _step_core(glm, state, data, solver, check_in_graph):
+    if check_in_graph:
+        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    axes = () if data.axes is None else (0,)
+    fitted, state = _per_neuron(
+        functools.partial(_step_one, solver=solver), glm, data, state, leading_axes=axes
+    )
+    return fitted, _strong(state)
+
+
+# --- the public entry points ----------------------------------------------------------------
+
+
+def _cast(tree, dtype):
+    """Floating leaves of ``tree`` in ``dtype``, strongly typed."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x, tree)
+
+
+def _flat_glm(glm: GLM, dtype) -> GLM:
+    """The GLM as the compiled core sees it: flat coefficients, and every floating leaf in the
+    data's dtype and strongly typed, so ``Ridge(0.1)`` and ``Ridge(np.float64(0.2))`` share one
+    compilation."""
+    if isinstance(glm.coef, dict):
+        glm = eqx.tree_at(lambda m: m.coef, glm, ravel_coef(glm.coef))
+    return _cast(glm, dtype)
+
+
+def _without_params(glm: GLM) -> GLM:
     return eqx.tree_at(
-        lambda m: (m.coef, m.intercept), model, (None, None), is_leaf=lambda x: x is None
+        lambda m: (m.coef, m.intercept), glm, (None, None), is_leaf=lambda x: x is None
     )
 
 
-def _restore(fitted: GLM, X) -> GLM:
+def _ravel_mask(mask, dtype):
+    if mask is None:
+        return None
+    if isinstance(mask, dict):
+        mask = jnp.concatenate([mask[k] for k in sorted(mask)], axis=0)
+    return jnp.asarray(mask, dtype)
+
+
+def _checked(model, X, y, solver, sample_weight, offset, strip_params=False):
+    """Validate a call; return the solver, the checked inputs, the flat GLM and the data."""
+    if not isinstance(model, GLM | PopulationGLM):
+        raise TypeError(
+            f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
+        )
+    solver = default_solver(model.regularizer) if solver is None else solver
+    if strip_params:
+        model = _rebuild(model, _without_params(_glm_of(model)))
+    check_solver(model, solver)
+    inputs = prepare(model, X, y, sample_weight, offset)
+    dtype = inputs.y.dtype
+    population = isinstance(model, PopulationGLM)
+    data = _Data(
+        X=ravel_design(inputs.X),
+        y=inputs.y,
+        sample_weight=inputs.sample_weight,
+        offset=inputs.offset,
+        feature_mask=_ravel_mask(model.feature_mask, dtype) if population else None,
+        axes=inputs.axes if population else None,
+    )
+    return solver, inputs, _flat_glm(_glm_of(model), dtype), data
+
+
+def _glm_of(model) -> GLM:
+    return model.glm if isinstance(model, PopulationGLM) else model
+
+
+def _rebuild(model, glm: GLM):
+    if isinstance(model, PopulationGLM):
+        return eqx.tree_at(lambda p: p.glm, model, glm)
+    return glm
+
+
+def _restore(model, fitted: GLM, X):
+    """The caller's kind of model around ``fitted``, with dict coefficients if X was a dict."""
     keys = keys_of(X)
-    if keys is None:
-        return fitted
-    coef = unravel_coef(fitted.coef, keys, block_sizes(X))
-    return eqx.tree_at(lambda m: m.coef, fitted, coef)
+    if keys is not None:
+        sizes = block_sizes(X)
+        fitted = eqx.tree_at(lambda m: m.coef, fitted, unravel_coef(fitted.coef, keys, sizes))
+    return _rebuild(model, fitted)
 
 
 def _warn_if_unconverged(result: FitResult) -> None:
     if isinstance(result.status._value, jax.core.Tracer):
         return
-    converged = jax.device_get(result.converged)
-    if bool(jnp.all(converged)):
+    if bool(np.all(np.asarray(result.converged))):
         return
-    message = RESULTS[result.status] if jnp.ndim(converged) == 0 else "some fits did not converge"
-    warnings.warn(
-        f"glmx.fit: {message} (optimality {jax.device_get(result.optimality)} after "
-        f"{jax.device_get(result.num_steps)} steps).",
-        ConvergenceWarning,
-        stacklevel=3,
-    )
+    if jnp.ndim(result.num_steps) == 0:
+        detail = f" (optimality {float(result.optimality):.3g} after {int(result.num_steps)} steps)"
+    else:
+        detail = ""
+    warnings.warn(f"glmx.fit: {result.message}{detail}.", ConvergenceWarning, stacklevel=3)
 
 
 def fit(
-    model: GLM,
+    model: GLM | PopulationGLM,
     X,
     y,
     solver: AbstractSolver | None = None,
     *,
     sample_weight=None,
     offset=None,
-) -> tuple[GLM, FitResult]:
-    """Fit a GLM: minimise its penalised mean negative log-likelihood. Pure; compiled once per
-    (shapes, dtypes, structure), so new data of the same shape or a new strength reuses it.
+) -> tuple[GLM | PopulationGLM, FitResult]:
+    """Fit a GLM or a population of GLMs: minimise the penalised mean negative log-likelihood.
+
+    Pure, and compiled once per (shapes, dtypes, structure): new data of the same shape or a new
+    strength reuses the compiled fit.
 
     **Arguments:**
-    - ``model``: a `GLM`. If it has coefficients, the solve starts from them (a warm start).
+    - ``model``: a `GLM` or `PopulationGLM`. If it has coefficients, the solve starts from them.
     - ``X``: the design, ``(n, p)``, or a dict of ``(n, p_k)`` blocks (the fitted coefficients
-      are then a dict with the same keys). Rows with NaN are left out.
-    - ``y``: observations ``(n,)`` in the family's support; NaN rows are left out.
+      are then a dict with the same keys). For a population, ``X`` may also be per neuron,
+      ``(neurons, n, p)``. Rows with NaN are left out.
+    - ``y``: observations ``(n,)`` in the family's support, or ``(n, neurons)`` for a
+      population; NaN entries are left out.
     - ``solver``: a solver module; default `LBFGS()` for smooth regularizers and
       `ProximalGradient()` otherwise.
-    - ``sample_weight``: ``(n,)`` non-negative frequency weights (default 1).
-    - ``offset``: ``(n,)`` added to the linear predictor (e.g. log exposure).
+    - ``sample_weight``: ``(n,)`` non-negative frequency weights (default 1), or ``(n, neurons)``.
+    - ``offset``: ``(n,)`` added to the linear predictor (e.g. log exposure), or ``(n, neurons)``.
 
     **Returns:** ``(fitted_model, result)``: the model with ``coef``, ``intercept`` and the
-    estimated ``scale``, and a `FitResult`. Computation is in the dtype of the inputs.
+    estimated ``scale``, and a `FitResult` (per neuron for populations). Computation is in the
+    dtype of the inputs.
 
     **Raises:** ``ValueError`` / ``TypeError`` for bad input, before any work; a
-    `ConvergenceWarning` if the solve did not converge (when the result is concrete).
+    `ConvergenceWarning` if a solve did not converge (when the result is concrete).
 
     **Example:**
     ```python
@@ -242,60 +401,29 @@ def fit(
     print(result.message, model.coef)
     ```
     """
-    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset)
-    fitted, result = _fit_flat(*data, solver, inputs.traced)
+    solver, inputs, glm, data = _checked(model, X, y, solver, sample_weight, offset)
+    fitted, result = _fit_core(glm, data, solver, inputs.traced)
     _warn_if_unconverged(result)
-    return _restore(fitted, inputs.X), result
-
-
-def _checked(model, X, y, solver, sample_weight, offset, strip_params=False):
-    """Validate a call; return the solver, the checked inputs, and the compiled core's data
-    ``(flat_model, X as (n, p), y, sample_weight, offset)``. ``strip_params`` drops the model's
-    parameters (`update` takes them from its state)."""
-    if not isinstance(model, GLM):
-        raise TypeError(f"model must be a glmx.GLM, got {type(model).__name__}.")
-    if strip_params:
-        model = _without_params(model)
-    solver = default_solver(model.regularizer) if solver is None else solver
-    check_solver(model, solver)
-    inputs = prepare(model, X, y, sample_weight, offset)
-    data = (
-        _flat_model(model, inputs.y.dtype),
-        ravel_design(inputs.X),
-        inputs.y,
-        inputs.sample_weight,
-        inputs.offset,
-    )
-    return solver, inputs, data
-
-
-@eqx.filter_jit
-def _init_state_flat(model, X, y, sample_weight, offset, solver, check_in_graph):
-    args, params, _, _ = _setup(model, X, y, sample_weight, offset, check_in_graph)
-    fn, prox = _problem(solver)
-    return StepState(params, solver.init(fn, prox, params, args), jnp.array(0))
-
-
-@eqx.filter_jit
-def _update_flat(model, state, X, y, sample_weight, offset, solver, check_in_graph):
-    args, _, weights, _ = _setup(model, X, y, sample_weight, offset, check_in_graph)
-    fn, prox = _problem(solver)
-    params, solver_state = solver.step(fn, prox, state.params, state.solver_state, args, True)
-    fitted, _ = _finish(model, params, args, weights)
-    return fitted, StepState(params, solver_state, state.num_steps + 1)
+    return _restore(model, fitted, inputs.X), result
 
 
 def init_state(
-    model: GLM, X, y, solver: AbstractSolver | None = None, *, sample_weight=None, offset=None
+    model: GLM | PopulationGLM,
+    X,
+    y,
+    solver: AbstractSolver | None = None,
+    *,
+    sample_weight=None,
+    offset=None,
 ) -> StepState:
     """The state for step-wise fitting with `update`, starting from the model's parameters
     (or `GLM.initialize_params` if it has none). Arguments as in `fit`."""
-    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset)
-    return _init_state_flat(*data, solver, inputs.traced)
+    solver, inputs, glm, data = _checked(model, X, y, solver, sample_weight, offset)
+    return _init_core(glm, data, solver, inputs.traced)
 
 
 def update(
-    model: GLM,
+    model: GLM | PopulationGLM,
     state: StepState,
     X,
     y,
@@ -303,7 +431,7 @@ def update(
     *,
     sample_weight=None,
     offset=None,
-) -> tuple[GLM, StepState]:
+) -> tuple[GLM | PopulationGLM, StepState]:
     """One solver step on the batch ``(X, y)``: returns ``(model, state)``.
 
     The iterate lives in ``state``; the returned model carries it (and a scale estimated on the
@@ -319,11 +447,16 @@ def update(
     """
     if not isinstance(state, StepState):
         raise TypeError(f"state must come from glmx.init_state, got {type(state).__name__}.")
-    solver, inputs, data = _checked(model, X, y, solver, sample_weight, offset, True)
-    n_coef, n_features = state.params[0].shape[-1], data[1].shape[1]
+    solver, inputs, glm, data = _checked(model, X, y, solver, sample_weight, offset, True)
+    if state.solver_name != type(solver).__name__:
+        raise ValueError(
+            f"state was made by {state.solver_name} but solver is {type(solver).__name__}; "
+            "pass the solver given to glmx.init_state."
+        )
+    n_coef, n_features = state.params[0].shape[-1], data.X.shape[-1]
     if n_coef != n_features:
         raise ValueError(
             f"X has {n_features} features but state holds {n_coef} coefficients; they must match."
         )
-    fitted, state = _update_flat(data[0], state, *data[1:], solver, inputs.traced)
-    return _restore(fitted, inputs.X), state
+    fitted, state = _step_core(glm, state, data, solver, inputs.traced)
+    return _restore(model, fitted, inputs.X), state

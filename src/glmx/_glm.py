@@ -4,6 +4,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
+from ._arrays import as_float_leaf
 from ._design import check_coef_matches, design_dot, keys_of, unravel_coef
 from ._observations import AbstractObservation, Poisson
 from ._regularizers import AbstractRegularizer, UnRegularized
@@ -51,7 +52,14 @@ class GLM(eqx.Module):
     regularizer: AbstractRegularizer = UnRegularized()
     coef: Coef | None = eqx.field(default=None, converter=_as_coef)
     intercept: Float[Array, "*batch"] | None = eqx.field(default=None, converter=_as_optional_array)
-    scale: Float[Array, "*batch"] = eqx.field(default=1.0, converter=jnp.asarray)
+    scale: Float[Array, "*batch"] = eqx.field(default=1.0, converter=as_float_leaf)
+
+    def __check_init__(self):
+        if (self.coef is None) != (self.intercept is None):
+            given, missing = (
+                ("coef", "intercept") if self.intercept is None else ("intercept", "coef")
+            )
+            raise ValueError(f"{given} is given but {missing} is None; give both or neither.")
 
     def _require_params(self, X, name="X"):
         if self.coef is None or self.intercept is None:

@@ -15,7 +15,17 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln, xlog1py, xlogy
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
-from ._links import AbstractLink, IdentityLink, LogitLink, LogLink
+from ._arrays import as_float_leaf
+from ._links import (
+    AbstractLink,
+    IdentityLink,
+    InverseLink,
+    LogitLink,
+    LogLink,
+    SoftplusLink,
+)
+
+BUILTIN_LINKS = (LogLink, SoftplusLink, IdentityLink, LogitLink, InverseLink)
 
 _PSEUDO_R2 = ("pseudo-r2-mcfadden", "pseudo-r2-cohen")
 
@@ -25,18 +35,29 @@ class AbstractObservation(eqx.Module):
 
     Subclass it to add a family: give a `link` field and implement the abstract methods.
     Class attributes: ``support`` (words for the values ``y`` may take, used in errors),
-    ``has_scale`` (whether the dispersion is estimated from residuals) and ``mean_range``
-    (open bounds of the mean, ``None`` for unbounded).
+    ``has_scale`` (whether the dispersion is estimated from residuals), ``mean_range``
+    (open bounds of the mean, ``None`` for unbounded) and, optionally, ``links`` (the glmx links
+    the family accepts; another glmx link is a ``TypeError``, a custom link is always accepted).
     """
 
     link: eqx.AbstractVar[AbstractLink]
     support: ClassVar[str]
     has_scale: ClassVar[bool]
     mean_range: ClassVar[tuple[float | None, float | None]]
+    links: ClassVar[tuple[type, ...]]
 
     @abc.abstractmethod
-    def value_checks(self) -> list[tuple[Bool[Array, ""], str]]:
-        """``(is_bad, message)`` pairs for the model's own hyperparameters."""
+    def value_checks(self) -> list[tuple[Bool[Array, ""], str, Array | None]]:
+        """``(is_bad, message, value)`` triples for the model's own hyperparameters."""
+
+    def __check_init__(self):
+        link, allowed = type(self.link), getattr(self, "links", None)
+        if allowed is not None and link in BUILTIN_LINKS and link not in allowed:
+            names = ", ".join(f"{cls.__name__}()" for cls in allowed)
+            raise TypeError(
+                f"{type(self).__name__} cannot use {link.__name__}(): its mean would leave the "
+                f"family's range; use one of {names}."
+            )
 
     @abc.abstractmethod
     def log_likelihood(
@@ -148,6 +169,7 @@ class Poisson(AbstractObservation):
     support: ClassVar[str] = "non-negative counts"
     has_scale: ClassVar[bool] = False
     mean_range: ClassVar[tuple[float | None, float | None]] = (0.0, None)
+    links: ClassVar[tuple[type, ...]] = (LogLink, SoftplusLink)
 
     def value_checks(self):
         return []
@@ -182,6 +204,7 @@ class Gamma(AbstractObservation):
     support: ClassVar[str] = "positive values"
     has_scale: ClassVar[bool] = True
     mean_range: ClassVar[tuple[float | None, float | None]] = (0.0, None)
+    links: ClassVar[tuple[type, ...]] = (LogLink, InverseLink)
 
     def value_checks(self):
         return []
@@ -229,6 +252,7 @@ class Bernoulli(AbstractObservation):
     support: ClassVar[str] = "values in {0, 1}"
     has_scale: ClassVar[bool] = False
     mean_range: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
+    links: ClassVar[tuple[type, ...]] = (LogitLink,)
 
     def value_checks(self):
         return []
@@ -266,6 +290,7 @@ class Gaussian(AbstractObservation):
     support: ClassVar[str] = "real values"
     has_scale: ClassVar[bool] = True
     mean_range: ClassVar[tuple[float | None, float | None]] = (None, None)
+    links: ClassVar[tuple[type, ...]] = (IdentityLink, LogLink)
 
     def value_checks(self):
         return []
@@ -300,17 +325,19 @@ class NegativeBinomial(AbstractObservation):
     - ``link``: `LogLink()` (default).
     """
 
-    alpha: Float[Array, ""] = eqx.field(default=1.0, converter=jnp.asarray)
+    alpha: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_leaf)
     link: AbstractLink = LogLink()
     support: ClassVar[str] = "non-negative counts"
     has_scale: ClassVar[bool] = False
     mean_range: ClassVar[tuple[float | None, float | None]] = (0.0, None)
+    links: ClassVar[tuple[type, ...]] = (LogLink, SoftplusLink)
 
     def value_checks(self):
         return [
             (
                 ~jnp.isfinite(self.alpha) | (self.alpha <= 0),
                 "NegativeBinomial alpha must be positive and finite",
+                self.alpha,
             ),
         ]
 

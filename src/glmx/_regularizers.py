@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from ._arrays import as_float_leaf
 from ._prox import group_norms, prox_group_lasso, soft_threshold
 
 
@@ -44,14 +45,15 @@ class AbstractRegularizer(eqx.Module):
         """Raise ``ValueError`` if the regularizer's shapes do not fit ``n_features``."""
 
     @abc.abstractmethod
-    def value_checks(self) -> list[tuple[Bool[Array, ""], str]]:
-        """``(is_bad, message)`` pairs for the hyperparameters' values (e.g. negative strength)."""
+    def value_checks(self) -> list[tuple[Bool[Array, ""], str, Array | None]]:
+        """``(is_bad, message, value)`` triples for the hyperparameters' values (e.g. a
+        negative strength); ``value`` is what the error message shows as received."""
 
 
-def _strength_checks(name: str, strength: Array) -> list[tuple[Bool[Array, ""], str]]:
+def _strength_checks(name: str, strength: Array):
     return [
-        (jnp.any(~jnp.isfinite(strength)), f"{name} strength must be finite"),
-        (jnp.any(strength < 0), f"{name} strength must be non-negative"),
+        (jnp.any(~jnp.isfinite(strength)), f"{name} strength must be finite", strength),
+        (jnp.any(strength < 0), f"{name} strength must be non-negative", strength),
     ]
 
 
@@ -88,7 +90,7 @@ class Ridge(AbstractRegularizer):
     Equal to scikit-learn's ``PoissonRegressor(alpha=strength)`` / ``GammaRegressor`` objective.
     """
 
-    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=jnp.asarray)
+    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = True
 
     def penalty(self, coef):
@@ -107,7 +109,7 @@ class Ridge(AbstractRegularizer):
 class Lasso(AbstractRegularizer):
     """L1 penalty ``strength * ||w||_1`` (``strength`` scalar or ``(p,)``)."""
 
-    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=jnp.asarray)
+    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = False
 
     def penalty(self, coef):
@@ -129,8 +131,8 @@ class ElasticNet(AbstractRegularizer):
     ``ratio`` in ``[0, 1]`` is scikit-learn's ``l1_ratio`` (1 is the lasso, 0 ridge).
     """
 
-    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=jnp.asarray)
-    ratio: Float[Array, ""] = eqx.field(default=0.5, converter=jnp.asarray)
+    strength: Float[Array, "*p"] = eqx.field(default=1.0, converter=as_float_leaf)
+    ratio: Float[Array, ""] = eqx.field(default=0.5, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = False
 
     def penalty(self, coef):
@@ -149,7 +151,11 @@ class ElasticNet(AbstractRegularizer):
 
     def value_checks(self):
         return _strength_checks("ElasticNet", self.strength) + [
-            (~((self.ratio >= 0) & (self.ratio <= 1)), "ElasticNet ratio must lie in [0, 1]")
+            (
+                ~((self.ratio >= 0) & (self.ratio <= 1)),
+                "ElasticNet ratio must lie in [0, 1]",
+                self.ratio,
+            )
         ]
 
 
@@ -188,7 +194,7 @@ class GroupLasso(AbstractRegularizer):
     """
 
     groups: Bool[Array, "g p"] = eqx.field(converter=_groups_to_mask)
-    strength: Float[Array, "*g"] = eqx.field(default=1.0, converter=jnp.asarray)
+    strength: Float[Array, "*g"] = eqx.field(default=1.0, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = False
 
     def _weights(self, like):
@@ -219,6 +225,16 @@ class GroupLasso(AbstractRegularizer):
     def value_checks(self):
         counts = jnp.sum(self.groups, axis=0)
         return _strength_checks("GroupLasso", self.strength) + [
-            (jnp.any(counts > 1), "GroupLasso groups must not overlap (a feature is in 2+ groups)"),
-            (jnp.any(jnp.sum(self.groups, axis=1) == 0), "GroupLasso groups must not be empty"),
+            (
+                jnp.any(counts > 1),
+                "GroupLasso groups must not overlap; features in 2+ groups",
+                jnp.flatnonzero(counts > 1, size=counts.shape[0], fill_value=-1),
+            ),
+            (
+                jnp.any(jnp.sum(self.groups, axis=1) == 0),
+                "GroupLasso groups must not be empty; empty groups",
+                jnp.flatnonzero(
+                    jnp.sum(self.groups, axis=1) == 0, size=self.groups.shape[0], fill_value=-1
+                ),
+            ),
         ]

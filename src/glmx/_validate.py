@@ -13,6 +13,7 @@ import numpy as np
 
 from ._design import check_coef_matches, n_features
 from ._glm import GLM
+from ._population import PopulationGLM
 from ._solvers import AbstractSolver
 
 
@@ -59,7 +60,7 @@ def _first_bad(mask) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
-def check_solver(model: GLM, solver: AbstractSolver) -> None:
+def check_solver(model: GLM | PopulationGLM, solver: AbstractSolver) -> None:
     if not isinstance(solver, AbstractSolver):
         raise TypeError(f"solver must be a glmx solver (e.g. glmx.LBFGS()), got {solver!r}.")
     if not (model.regularizer.is_smooth or solver.handles_nonsmooth):
@@ -71,56 +72,122 @@ def check_solver(model: GLM, solver: AbstractSolver) -> None:
 
 
 class Inputs(eqx.Module):
-    """Validated inputs, as arrays of one floating dtype; ``X`` stays a dict if it was one."""
+    """Validated inputs, as arrays of one floating dtype; ``X`` stays a dict if it was one.
+
+    ``axes`` (populations only): the neuron axis of ``X``, ``y``, ``sample_weight``,
+    ``offset`` and the feature mask, ``None`` where the input is shared by all neurons.
+    """
 
     X: object
     y: jax.Array
     sample_weight: jax.Array
     offset: jax.Array
     traced: bool = eqx.field(static=True)
+    axes: tuple | None = eqx.field(static=True, default=None)
 
 
-def prepare(model: GLM, X, y, sample_weight=None, offset=None) -> Inputs:
+def _check_series(name, array, n, n_neurons):
+    """``(n,)``, or for populations also ``(n, neurons)``; returns the neuron axis."""
+    if n_neurons is None or array.ndim == 1:
+        _check_rows(name, array, n)
+        return None
+    if array.ndim != 2 or array.shape != (n, n_neurons):
+        raise ValueError(
+            f"{name} must have shape ({n},) or ({n}, {n_neurons}) (samples, neurons), got "
+            f"shape {array.shape}."
+        )
+    return 1
+
+
+def _shape_proxy(block, per_neuron: bool):
+    """Something with the shape one neuron sees, without copying a per-neuron block."""
+    return jax.ShapeDtypeStruct(block.shape[1:] if per_neuron else block.shape, block.dtype)
+
+
+def prepare(model, X, y, sample_weight=None, offset=None) -> Inputs:
     """Check structure and (for concrete inputs) values; return arrays in a common dtype."""
-    if not isinstance(model, GLM):
-        raise TypeError(f"model must be a glmx.GLM, got {type(model).__name__}.")
+    population = isinstance(model, PopulationGLM)
+    n_neurons = model.n_neurons if population else None
     blocks = _design_blocks(X)
-    for name, block in blocks.items() if isinstance(blocks, dict) else [("X", blocks)]:
+    named = list(blocks.items()) if isinstance(blocks, dict) else [("X", blocks)]
+    allowed = (2, 3) if population else (2,)
+    for name, block in named:
         label = name if name == "X" else f"X[{name!r}]"
-        if block.ndim != 2:
-            raise ValueError(
-                f"{label} must be 2-dimensional (n_samples, n_features), got shape {block.shape}."
+        if block.ndim not in allowed:
+            expected = (
+                "2-dimensional (n_samples, n_features) or 3-dimensional (neurons, n_samples, "
+                "n_features)"
+                if population
+                else "2-dimensional (n_samples, n_features)"
             )
-    leaves = list(blocks.values()) if isinstance(blocks, dict) else [blocks]
-    n = leaves[0].shape[0]
-    if isinstance(blocks, dict):
-        for k, block in blocks.items():
-            if block.shape[0] != n:
-                raise ValueError(
-                    f"X[{k!r}] has {block.shape[0]} rows but X[{sorted(blocks)[0]!r}] has {n}; "
-                    "every block must have the same rows."
-                )
+            raise ValueError(f"{label} must be {expected}, got shape {block.shape}.")
+    per_neuron = named[0][1].ndim == 3
+    first_label = named[0][0] if named[0][0] == "X" else f"X[{named[0][0]!r}]"
+    for name, block in named:
+        label = name if name == "X" else f"X[{name!r}]"
+        if block.ndim != named[0][1].ndim:
+            raise ValueError(
+                f"{label} has {block.ndim} dimensions but {first_label} has "
+                f"{named[0][1].ndim}; give every block per neuron or none."
+            )
+        if per_neuron and block.shape[0] != n_neurons:
+            raise ValueError(
+                f"{label} has {block.shape[0]} neurons along its first axis but the population "
+                f"has {n_neurons}; they must match."
+            )
+    n = named[0][1].shape[-2]
+    for name, block in named[1:]:
+        if block.shape[-2] != n:
+            raise ValueError(
+                f"X[{name!r}] has {block.shape[-2]} rows but {first_label} has {n}; every "
+                "block must have the same rows."
+            )
     if n == 0:
         raise ValueError("X has 0 rows; fitting needs at least one sample.")
     y = _as_real_array(y, "y")
-    _check_rows("y", y, n)
+    if population:
+        if y.ndim != 2 or y.shape[1] != n_neurons:
+            raise ValueError(
+                f"y must be 2-dimensional (n_samples, neurons) with {n_neurons} neurons, got "
+                f"shape {y.shape}."
+            )
+        if y.shape[0] != n:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {n}; they must match.")
+    else:
+        _check_rows("y", y, n)
+    w_axis = o_axis = None
     if sample_weight is not None:
         sample_weight = _as_real_array(sample_weight, "sample_weight")
-        _check_rows("sample_weight", sample_weight, n)
+        w_axis = _check_series("sample_weight", sample_weight, n, n_neurons)
     if offset is not None:
         offset = _as_real_array(offset, "offset")
-        _check_rows("offset", offset, n)
-    if model.coef is not None:
-        check_coef_matches(blocks, model.coef)
-    model.regularizer.check_features(n_features(blocks))
+        o_axis = _check_series("offset", offset, n, n_neurons)
+
+    proxies = (
+        {k: _shape_proxy(b, per_neuron) for k, b in blocks.items()}
+        if isinstance(blocks, dict)
+        else _shape_proxy(blocks, per_neuron)
+    )
+    template = model.neuron(0) if population else model
+    if template.coef is not None:
+        check_coef_matches(proxies, template.coef)
+    p = n_features(proxies)
+    template.regularizer.check_features(p)
+    if population and model.feature_mask is not None:
+        _check_mask(model.feature_mask, proxies)
 
     extras = [a for a in (sample_weight, offset) if a is not None]
     # The floating type of the inputs, as JAX will hold it (float32 unless x64 is enabled).
-    dtype = np.result_type(*[np.dtype(a.dtype) for a in leaves + [y] + extras])
+    dtype = np.result_type(
+        *[np.dtype(a.dtype) for _, a in named] + [y.dtype] + [np.dtype(a.dtype) for a in extras]
+    )
     if not np.issubdtype(dtype, np.floating):
         dtype = np.float64
     dtype = jax.dtypes.canonicalize_dtype(dtype)
-    cast = lambda a: jnp.asarray(a, dtype)
+
+    def cast(a):
+        return jnp.asarray(a, dtype)
+
     X = {k: cast(v) for k, v in blocks.items()} if isinstance(blocks, dict) else cast(blocks)
     y = cast(y)
     sample_weight = jnp.ones(n, dtype) if sample_weight is None else cast(sample_weight)
@@ -128,7 +195,34 @@ def prepare(model: GLM, X, y, sample_weight=None, offset=None) -> Inputs:
     traced = is_traced(X, y, sample_weight, offset, model)
     if not traced:
         _host_value_checks(model, X, y, sample_weight, offset)
-    return Inputs(X, y, sample_weight, offset, traced)
+    axes = None
+    if population:
+        m_axis = None if model.feature_mask is None else 1
+        axes = (0 if per_neuron else None, 1, w_axis, o_axis, m_axis)
+    return Inputs(X, y, sample_weight, offset, traced, axes)
+
+
+def _check_mask(mask, proxies) -> None:
+    if isinstance(mask, dict) != isinstance(proxies, dict):
+        raise TypeError(
+            "feature_mask must be a dict with the design's keys when X is a dict, and a "
+            "(p, neurons) matrix when X is an array."
+        )
+    if isinstance(mask, dict):
+        if sorted(mask) != sorted(proxies):
+            raise ValueError(
+                f"feature_mask has keys {sorted(mask)} but X has keys {sorted(proxies)}; they "
+                "must match."
+            )
+        pairs = [(f"feature_mask[{k!r}]", mask[k], proxies[k].shape[-1]) for k in sorted(mask)]
+    else:
+        pairs = [("feature_mask", mask, proxies.shape[-1])]
+    for label, m, width in pairs:
+        if m.shape[0] != width:
+            raise ValueError(
+                f"{label} has {m.shape[0]} rows but X has {width} features there; give one row "
+                "per feature."
+            )
 
 
 def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
@@ -143,7 +237,8 @@ def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
                 f"{label} must be finite (NaN marks a missing row), but {label}"
                 f"{_first_bad(infinite)} is {block[tuple(np.argwhere(infinite)[0])]}."
             )
-        missing |= np.isnan(block).any(axis=1)
+        rows = np.isnan(block).any(axis=-1)  # (n,) shared or (neurons, n) per neuron
+        missing |= rows.T if rows.ndim == 2 else (rows[:, None] if missing.ndim == 2 else rows)
     y_np = np.asarray(y)
     if np.isinf(y_np).any():
         raise ValueError(
@@ -157,7 +252,12 @@ def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
                 f"{name} must be finite, but {name}{_first_bad(~np.isfinite(array))} is "
                 f"{array[~np.isfinite(array)][0]}."
             )
-    w = np.asarray(sample_weight)
+    w = np.broadcast_to(
+        np.asarray(sample_weight)[:, None]
+        if missing.ndim == 2 and np.ndim(sample_weight) == 1
+        else np.asarray(sample_weight),
+        missing.shape,
+    )
     if (w < 0).any():
         raise ValueError(
             f"sample_weight must be non-negative, but sample_weight{_first_bad(w < 0)} is "
@@ -174,40 +274,44 @@ def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
             f"y must hold {observation.support} for {type(observation).__name__}, but "
             f"y{_first_bad(outside)} is {y_np[outside][0]}."
         )
-    for bad, message in model.regularizer.value_checks() + observation.value_checks():
-        if bool(bad):
-            raise ValueError(f"{message}; got {_describe(model, message)}.")
+    for bad, message, value in model.regularizer.value_checks() + observation.value_checks():
+        if bool(jnp.any(bad)):
+            raise ValueError(f"{message}; got {_show(value)}.")
 
 
-def _describe(model: GLM, message: str) -> str:
-    """The offending hyperparameter's value, for the error message."""
-    source = (
-        model.observation
-        if message.startswith(type(model.observation).__name__)
-        else (model.regularizer)
-    )
-    attribute = message.split()[1]
-    value = np.asarray(getattr(source, attribute, np.nan))
-    return str(value.tolist() if value.size <= 6 else value)
+def _show(value) -> str:
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.integer):
+        value = value[value >= 0]  # index lists are padded with -1
+    return str(value.tolist() if value.size <= 8 else value)
 
 
-def in_graph_checks(model: GLM, X, y, sample_weight, offset):
-    """The value checks as ``eqx.error_if`` on traced inputs; returns ``y`` carrying them."""
-    finite_or_nan = lambda a: jnp.all(jnp.isfinite(a) | jnp.isnan(a))
-    blocks = list(X.values()) if isinstance(X, dict) else [X]
-    checks = [(~finite_or_nan(b), "X must be finite (NaN marks a missing row)") for b in blocks]
+def in_graph_checks(glm, data):
+    """The value checks as ``eqx.error_if`` on traced inputs; returns ``data.y`` carrying them.
+
+    ``glm`` is a `GLM` (with a leading neuron axis on its leaves for populations) and ``data``
+    the flat inputs of the compiled fit.
+    """
+
+    def finite_or_nan(a):
+        return jnp.all(jnp.isfinite(a) | jnp.isnan(a))
+
+    y = data.y
     keep = ~jnp.isnan(y)
-    checks += [
+    observation = glm.observation
+    checks = [
+        (~finite_or_nan(data.X), "X must be finite (NaN marks a missing row)"),
         (~finite_or_nan(y), "y must be finite (NaN marks a missing row)"),
-        (~jnp.all(jnp.isfinite(sample_weight)), "sample_weight must be finite"),
-        (jnp.any(sample_weight < 0), "sample_weight must be non-negative"),
-        (~jnp.all(jnp.isfinite(offset)), "offset must be finite"),
+        (~jnp.all(jnp.isfinite(data.sample_weight)), "sample_weight must be finite"),
+        (jnp.any(data.sample_weight < 0), "sample_weight must be non-negative"),
+        (~jnp.all(jnp.isfinite(data.offset)), "offset must be finite"),
         (
-            jnp.any(keep & ~model.observation.in_support(jnp.where(keep, y, 1.0))),
-            f"y must hold {model.observation.support} for {type(model.observation).__name__}",
+            jnp.any(keep & ~observation.in_support(jnp.where(keep, y, 1.0))),
+            f"y must hold {observation.support} for {type(observation).__name__}",
         ),
     ]
-    checks += model.regularizer.value_checks() + model.observation.value_checks()
+    checks += [(bad, message) for bad, message, _ in glm.regularizer.value_checks()]
+    checks += [(bad, message) for bad, message, _ in observation.value_checks()]
     for bad, message in checks:
-        y = eqx.error_if(y, bad, message + ".")
+        y = eqx.error_if(y, jnp.any(bad), message + ".")
     return y

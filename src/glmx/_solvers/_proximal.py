@@ -119,8 +119,8 @@ class ProximalGradient(AbstractSolver):
     - ``tol``: stop when the inf-norm of the gradient mapping ``L (y - prox(y - grad / L))``
       is at most ``tol`` (default: 1e-8 in float64, 1e-4 in float32).
 
-    Each step costs one gradient (two passes over ``X``) and one objective evaluation per
-    backtrack (one pass).
+    Each step costs one gradient at the extrapolated point (two passes over ``X``) and at least
+    one objective evaluation at the trial point (one pass each), so three passes or more.
     """
 
     max_steps: int = 5000

@@ -1,0 +1,213 @@
+"""A population of GLMs: one per neuron, as the single-neuron `GLM` with a leading neuron axis.
+
+Nothing here re-implements GLM math: every method is the `GLM` method vmapped over neurons.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._design import ravel_coef
+from ._glm import GLM
+from ._observations import AbstractObservation, Poisson
+from ._regularizers import AbstractRegularizer, UnRegularized
+
+
+def _design_axis(X) -> int | None:
+    """``None`` for a design shared by all neurons, 0 for a per-neuron design."""
+    first = X[sorted(X)[0]] if isinstance(X, dict) else X
+    return 0 if np.ndim(first) == 3 else None
+
+
+def _series_axis(a) -> int | None:
+    """``None`` for an ``(n,)`` series shared by all neurons, 1 for ``(n, neurons)``."""
+    return None if a is None or np.ndim(a) == 1 else 1
+
+
+def split_batched(model):
+    """``(batched, static)``: the floating leaves (which carry the neuron axis) and the rest."""
+    return eqx.partition(model, eqx.is_inexact_array)
+
+
+def broadcast_neurons(glm: GLM, n_neurons: int) -> GLM:
+    """Give every floating leaf of ``glm`` a leading neuron axis (scalars are repeated)."""
+
+    def expand(path, leaf):
+        if not eqx.is_inexact_array(leaf):
+            return leaf
+        if leaf.ndim == 0:
+            return jnp.broadcast_to(leaf, (n_neurons,))
+        if leaf.shape[0] != n_neurons:
+            name = jax.tree_util.keystr(path).lstrip(".")
+            raise ValueError(
+                f"{name} has leading size {leaf.shape[0]} but the population has {n_neurons} "
+                "neurons; give a scalar (shared) or one entry per neuron along the first axis."
+            )
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(expand, glm)
+
+
+def _as_mask(mask):
+    if mask is None:
+        return None
+    if isinstance(mask, dict):
+        return {k: _as_mask(v) for k, v in mask.items()}
+    raw = np.asarray(mask)
+    if raw.ndim != 2:
+        raise ValueError(f"feature_mask must be a (p, neurons) matrix, got shape {raw.shape}.")
+    if raw.dtype != bool and not np.isin(raw, (0, 1)).all():
+        raise ValueError(
+            f"feature_mask must hold only 0/1 (or booleans), got values {np.unique(raw)[:5].tolist()}."
+        )
+    return jnp.asarray(raw, dtype=bool)
+
+
+class PopulationGLM(eqx.Module):
+    """GLMs for a population of neurons, fitted together by `glmx.fit` (vmap of the single fit).
+
+    **Arguments:**
+    - ``observation``, ``regularizer``: as for `GLM`. A hyperparameter may differ per neuron:
+      give it a leading neuron axis (``Lasso(jnp.array([...]))`` with one strength per neuron,
+      or ``(neurons, p)`` per neuron and feature). Scalars are shared.
+    - ``n_neurons``: the number of neurons.
+    - ``feature_mask``: optional 0/1 matrix ``(p, neurons)`` (or, for dict designs, a dict of
+      ``(p_k, neurons)``): entry ``(i, k)`` says whether neuron ``k`` uses feature ``i``.
+      Masked coefficients are exactly zero after a fit and take no part in it.
+    - ``coef`` ``(neurons, p)`` (or a dict of ``(neurons, p_k)``), ``intercept`` ``(neurons,)``,
+      ``scale`` ``(neurons,)``: parameters, usually left to `glmx.fit`.
+
+    Fit with ``glmx.fit(pop, X, Y)`` where ``Y`` is ``(n, neurons)`` and ``X`` is shared
+    ``(n, p)`` or per neuron ``(neurons, n, p)`` (or a dict of either). Each neuron stops on its
+    own criterion; the `FitResult` has one entry per neuron.
+
+    **Example:**
+    ```python
+    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(1e-3), n_neurons=Y.shape[1])
+    pop, result = glmx.fit(pop, X, Y)
+    rates = pop.predict(X)  # (n, neurons)
+    ```
+    """
+
+    glm: GLM
+    feature_mask: Array | dict | None
+    n_neurons: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        observation: AbstractObservation = Poisson(),
+        regularizer: AbstractRegularizer = UnRegularized(),
+        *,
+        n_neurons: int,
+        feature_mask=None,
+        coef=None,
+        intercept=None,
+        scale=1.0,
+    ):
+        if not isinstance(n_neurons, int | np.integer) or n_neurons < 1:
+            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}.")
+        self.n_neurons = int(n_neurons)
+        glm = GLM(observation, regularizer, coef, intercept, scale)
+        self.glm = broadcast_neurons(glm, self.n_neurons)
+        self.feature_mask = _as_mask(feature_mask)
+        width = (
+            None
+            if self.feature_mask is None
+            else ravel_coef(jax.tree.map(lambda m: m.T, self.feature_mask)).shape
+        )
+        if width is not None and width[0] != self.n_neurons:
+            raise ValueError(
+                f"feature_mask has {width[0]} columns but the population has {self.n_neurons} "
+                "neurons; give one column per neuron."
+            )
+
+    @property
+    def observation(self) -> AbstractObservation:
+        return self.glm.observation
+
+    @property
+    def regularizer(self) -> AbstractRegularizer:
+        return self.glm.regularizer
+
+    @property
+    def coef(self):
+        """``(neurons, p)``, or a dict of ``(neurons, p_k)``; ``None`` before fitting."""
+        return self.glm.coef
+
+    @property
+    def intercept(self):
+        """``(neurons,)``, or ``None`` before fitting."""
+        return self.glm.intercept
+
+    @property
+    def scale(self):
+        """``(neurons,)``: the dispersion of each neuron's model."""
+        return self.glm.scale
+
+    def neuron(self, k: int) -> GLM:
+        """The single-neuron `GLM` of neuron ``k``."""
+        batched, static = split_batched(self.glm)
+        return eqx.combine(jax.tree.map(lambda x: x[k], batched), static)
+
+    def _map(self, method, X, *series, key_axis=None, extra=()):
+        """Run ``method(glm_k, X_k, *series_k, *extra)`` for every neuron; outputs get the
+        neuron axis last (``(n, neurons)``) for per-row results, first for scalars."""
+        batched, static = split_batched(self.glm)
+
+        def one(b, X, *rest):
+            return method(eqx.combine(b, static), X, *rest)
+
+        axes = (0, _design_axis(X), *[_series_axis(s) for s in series], *[key_axis for _ in extra])
+        out = jax.vmap(one, in_axes=axes)(batched, X, *series, *extra)
+        return jax.tree.map(lambda o: jnp.moveaxis(o, 0, -1) if o.ndim > 1 else o, out)
+
+    def predict(self, X, offset=None) -> Float[Array, "n neurons"]:
+        """Mean of each neuron for each row: ``(n, neurons)``. ``X`` is ``(n, p)`` shared or
+        ``(neurons, n, p)``; ``offset`` ``(n,)`` or ``(n, neurons)``."""
+        return self._map(lambda m, X, o: m.predict(X, o), X, offset)
+
+    def log_likelihood(self, X, Y, *, offset=None, sample_weight=None, aggregate="mean"):
+        """Per-neuron log-likelihood: ``(neurons,)`` for ``aggregate="mean"``/``"sum"``,
+        ``(n, neurons)`` for ``"none"``. Arguments as `GLM.log_likelihood`, with ``Y`` ``(n,
+        neurons)``."""
+        return self._map(
+            lambda m, X, y, o, w: m.log_likelihood(
+                X, y, offset=o, sample_weight=w, aggregate=aggregate
+            ),
+            X,
+            Y,
+            offset,
+            sample_weight,
+        )
+
+    def score(
+        self,
+        X,
+        Y,
+        score_type="log-likelihood",
+        *,
+        offset=None,
+        sample_weight=None,
+        aggregate="mean",
+    ):
+        """Score per neuron (``aggregate="none"``, shape ``(neurons,)``) or their mean over
+        neurons (``"mean"``, a scalar). ``score_type`` as `GLM.score`."""
+        if aggregate not in ("mean", "none"):
+            raise ValueError(f"aggregate must be 'mean' or 'none', got {aggregate!r}.")
+        per_neuron = self._map(
+            lambda m, X, y, o, w: m.score(X, y, score_type, offset=o, sample_weight=w),
+            X,
+            Y,
+            offset,
+            sample_weight,
+        )
+        return jnp.mean(per_neuron) if aggregate == "mean" else per_neuron
+
+    def simulate(self, key: PRNGKeyArray, X, offset=None):
+        """``(samples, means)``, both ``(n, neurons)``; an independent draw per neuron."""
+        keys = jax.random.split(key, self.n_neurons)
+        return self._map(
+            lambda m, X, o, k: m.simulate(k, X, o), X, offset, key_axis=0, extra=(keys,)
+        )
