@@ -21,7 +21,6 @@ from ._fit import (
     update as update,
 )
 from ._glm import GLM as GLM
-from ._population import PopulationGLM as PopulationGLM
 from ._links import (
     AbstractLink as AbstractLink,
 )
@@ -58,6 +57,7 @@ from ._observations import (
 from ._observations import (
     Poisson as Poisson,
 )
+from ._population import PopulationGLM as PopulationGLM
 from ._regularizers import (
     AbstractRegularizer as AbstractRegularizer,
 )

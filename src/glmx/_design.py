@@ -29,10 +29,11 @@ def n_features(X) -> int:
     return sum(block_sizes(X)) if isinstance(X, dict) else int(shape_of(X)[-1])
 
 
-def ravel_design(X) -> Float[Array, "n p"]:
-    """The ``(n, p)`` matrix of a design (dict blocks concatenated in sorted-key order)."""
+def ravel_design(X) -> Float[Array, "*neurons n p"]:
+    """The ``(n, p)`` (or per-neuron ``(neurons, n, p)``) matrix of a design: dict blocks are
+    concatenated along the feature axis in sorted-key order."""
     if isinstance(X, dict):
-        return jnp.concatenate([jnp.asarray(X[k]) for k in sorted(X)], axis=1)
+        return jnp.concatenate([jnp.asarray(X[k]) for k in sorted(X)], axis=-1)
     return jnp.asarray(X)
 
 

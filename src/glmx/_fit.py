@@ -220,11 +220,12 @@ class _Data(eqx.Module):
     """Validated inputs in flat form, and how each maps onto the neuron axis (``None`` for
     shared, otherwise the axis) when the model is a population."""
 
-    X: Float[Array, "*neurons n p"]
-    y: Float[Array, "n *neurons"]
-    sample_weight: Float[Array, "n *neurons"]
-    offset: Float[Array, "n *neurons"]
-    feature_mask: Float[Array, "p *neurons"] | None
+    # Each input may or may not carry the neuron axis (``*_``: checked independently).
+    X: Float[Array, "*_ n p"]
+    y: Float[Array, "n *_"]
+    sample_weight: Float[Array, "n *_"]
+    offset: Float[Array, "n *_"]
+    feature_mask: Float[Array, "p *_"] | None
     axes: tuple | None = eqx.field(static=True)  # None for a single GLM
 
 

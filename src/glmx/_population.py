@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._design import ravel_coef
 from ._glm import GLM
 from ._observations import AbstractObservation, Poisson
 from ._regularizers import AbstractRegularizer, UnRegularized
@@ -112,16 +111,16 @@ class PopulationGLM(eqx.Module):
         glm = GLM(observation, regularizer, coef, intercept, scale)
         self.glm = broadcast_neurons(glm, self.n_neurons)
         self.feature_mask = _as_mask(feature_mask)
-        width = (
-            None
-            if self.feature_mask is None
-            else ravel_coef(jax.tree.map(lambda m: m.T, self.feature_mask)).shape
+        masks = (
+            self.feature_mask if isinstance(self.feature_mask, dict) else {None: self.feature_mask}
         )
-        if width is not None and width[0] != self.n_neurons:
-            raise ValueError(
-                f"feature_mask has {width[0]} columns but the population has {self.n_neurons} "
-                "neurons; give one column per neuron."
-            )
+        for key, mask in masks.items():
+            if mask is not None and mask.shape[1] != self.n_neurons:
+                label = "feature_mask" if key is None else f"feature_mask[{key!r}]"
+                raise ValueError(
+                    f"{label} has {mask.shape[1]} columns but the population has "
+                    f"{self.n_neurons} neurons; give one column per neuron."
+                )
 
     @property
     def observation(self) -> AbstractObservation:

@@ -225,7 +225,7 @@ def _check_mask(mask, proxies) -> None:
             )
 
 
-def _host_value_checks(model: GLM, X, y, sample_weight, offset) -> None:
+def _host_value_checks(model: GLM | PopulationGLM, X, y, sample_weight, offset) -> None:
     blocks = X.items() if isinstance(X, dict) else [("X", X)]
     missing = np.isnan(np.asarray(y))
     for name, block in blocks:
