@@ -1,4 +1,4 @@
-"""Every page's Python blocks run, in order, in one namespace: the docs cannot drift from the code."""
+"""Each page's Python blocks run, in order, in one namespace: docs cannot drift from the code."""
 
 import pathlib
 import re

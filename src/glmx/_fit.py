@@ -222,10 +222,10 @@ class _Data(eqx.Module):
 
     # Each input may or may not carry the neuron axis (``*_``: checked independently).
     X: Float[Array, "*_ n p"]
-    y: Float[Array, "n *_"]
-    sample_weight: Float[Array, "n *_"]
-    offset: Float[Array, "n *_"]
-    feature_mask: Float[Array, "p *_"] | None
+    y: Float[Array, " n *_"]
+    sample_weight: Float[Array, " n *_"]
+    offset: Float[Array, " n *_"]
+    feature_mask: Float[Array, " p *_"] | None
     axes: tuple | None = eqx.field(static=True)  # None for a single GLM
 
 

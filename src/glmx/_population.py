@@ -59,7 +59,8 @@ def _as_mask(mask):
         raise ValueError(f"feature_mask must be a (p, neurons) matrix, got shape {raw.shape}.")
     if raw.dtype != bool and not np.isin(raw, (0, 1)).all():
         raise ValueError(
-            f"feature_mask must hold only 0/1 (or booleans), got values {np.unique(raw)[:5].tolist()}."
+            "feature_mask must hold only 0/1 (or booleans), got values "
+            f"{np.unique(raw)[:5].tolist()}."
         )
     return jnp.asarray(raw, dtype=bool)
 
