@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 
 
@@ -32,3 +34,15 @@ def test_quickstart_recovers_the_neuron():
     stim = re.findall(r"lag\s+\d+ ms\s+([-+.\d]+)\s+([-+.\d]+)", out)[:12]
     true, fitted = (list(map(float, col)) for col in zip(*stim))
     assert max(abs(t - f) for t, f in zip(true, fitted)) < 0.15
+
+
+def test_coupled_network_recovers_filters_and_rates():
+    out = _run("coupled_network.py")
+    assert "all 12 neurons converged" in out
+    median_rms = float(re.search(r"RMS error median ([.\d]+)", out).group(1))
+    assert median_rms < 0.1
+    data = [float(v) for v in re.search(r"data:\s+(.*)", out).group(1).split()]
+    sim = [float(v) for v in re.search(r"sim:\s+(.*)", out).group(1).split()]
+    np.testing.assert_allclose(sim, data, rtol=0.15)
+    for name in ("coupled_network_filters.png", "coupled_network_raster.png"):
+        assert (EXAMPLES / name).stat().st_size > 10_000

@@ -2,6 +2,18 @@
 
 import importlib.metadata
 
+from ._basis import (
+    RecurrentSimulation as RecurrentSimulation,
+)
+from ._basis import (
+    convolve_spikes as convolve_spikes,
+)
+from ._basis import (
+    raised_cosine_log_basis as raised_cosine_log_basis,
+)
+from ._basis import (
+    simulate_recurrent as simulate_recurrent,
+)
 from ._fit import (
     ConvergenceWarning as ConvergenceWarning,
 )
