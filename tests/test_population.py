@@ -214,3 +214,20 @@ def test_bad_population_construction():
         glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(np.ones(2)), n_neurons=3)
     with pytest.raises(ValueError, match=r"n_neurons must be a positive integer, got 0"):
         glmx.PopulationGLM(n_neurons=0)
+
+
+def test_chunking_over_neurons_gives_the_same_fit(monkeypatch):
+    import glmx._fit as fit_module
+
+    X, Y = population_data()
+    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(np.array([0.01, 0.1, 0.5])), n_neurons=NEURONS)
+    whole, whole_result = glmx.fit(pop, X, Y, TIGHT)
+    # A budget that fits two neurons' working arrays at a time: chunks of 2, then 1.
+    monkeypatch.setattr(fit_module, "WORKING_MEMORY_BYTES", 2 * 10 * 300 * 8)
+    assert fit_module.neuron_chunk_size(300, 4, NEURONS, jnp.float64) == 2
+    chunked, chunked_result = glmx.fit(pop, X, Y, TIGHT)
+    np.testing.assert_allclose(chunked.coef, whole.coef, rtol=1e-10)
+    np.testing.assert_array_equal(chunked_result.num_steps, whole_result.num_steps)
+    state = glmx.init_state(pop, X, Y)
+    pop_step, state = glmx.update(pop, state, X, Y)
+    assert state.num_steps.shape == (NEURONS,)

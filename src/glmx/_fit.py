@@ -244,12 +244,39 @@ def _per_neuron(fn, glm: GLM, data: _Data, *leading, leading_axes=()):
         return fn(glm, *leading, *series)
     batched, static = split_batched(glm)
     x_axis, y_axis, w_axis, o_axis, m_axis = data.axes
+    in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis)
+    args = (batched, *leading, *series)
+    n_neurons = data.y.shape[1]
+    chunk = neuron_chunk_size(data.X.shape[-2], data.X.shape[-1], n_neurons, data.y.dtype)
+    shared = [a if axis is None else None for a, axis in zip(args, in_axes)]
 
-    def one(b, *rest):
+    def one(*mapped_k):
+        values = iter(mapped_k)
+        full = [next(values) if axis is not None else a for a, axis in zip(shared, in_axes)]
+        b, *rest = full
         return fn(eqx.combine(b, static), *rest)
 
-    in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis)
-    return jax.vmap(one, in_axes=in_axes)(batched, *leading, *series)
+    # Neuron axes first, as lax.map and vmap(in_axes=0) expect.
+    mapped = [
+        jax.tree.map(lambda x, ax=axis: jnp.moveaxis(x, ax, 0), a)
+        for a, axis in zip(args, in_axes)
+        if axis is not None
+    ]
+    if chunk >= n_neurons:
+        return jax.vmap(one)(*mapped)
+    # Too many neurons to hold their working arrays at once: vmap over chunks, one by one.
+    return jax.lax.map(lambda xs: one(*xs), tuple(mapped), batch_size=chunk)
+
+
+#: Memory for the per-neuron working arrays of one vmapped chunk (linear predictor, mean,
+#: residuals, line-search trials: about ten arrays of n values per neuron).
+WORKING_MEMORY_BYTES = 2 * 1024**3
+
+
+def neuron_chunk_size(n: int, p: int, n_neurons: int, dtype) -> int:
+    """How many neurons to solve at once so that their working arrays fit the budget."""
+    per_neuron = 10 * n * jnp.dtype(dtype).itemsize
+    return max(1, min(n_neurons, WORKING_MEMORY_BYTES // max(per_neuron, 1)))
 
 
 @eqx.filter_jit
