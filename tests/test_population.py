@@ -220,7 +220,9 @@ def test_chunking_over_neurons_gives_the_same_fit(monkeypatch):
     import glmx._fit as fit_module
 
     X, Y = population_data()
-    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(np.array([0.01, 0.1, 0.5])), n_neurons=NEURONS)
+    pop = glmx.PopulationGLM(
+        glmx.Poisson(), glmx.Ridge(np.array([0.01, 0.1, 0.5])), n_neurons=NEURONS
+    )
     whole, whole_result = glmx.fit(pop, X, Y, TIGHT)
     # A budget that fits two neurons' working arrays at a time: chunks of 2, then 1.
     monkeypatch.setattr(fit_module, "WORKING_MEMORY_BYTES", 2 * 10 * 300 * 8)

@@ -106,6 +106,8 @@ class _Args(eqx.Module):
     feature_mask: Float[Array, " p"] | None
     observation: AbstractObservation
     regularizer: AbstractRegularizer
+    # -mean of the log-likelihood's parameter-free part (e.g. log y!), computed once per fit.
+    constant: Float[Array, ""]
 
 
 def _masked(coef, args: _Args):
@@ -115,7 +117,8 @@ def _masked(coef, args: _Args):
 def negative_log_likelihood(params, args: _Args) -> Float[Array, ""]:
     coef, intercept = params
     eta = args.X @ _masked(coef, args) + intercept + args.offset
-    return -jnp.sum(args.weights * args.observation.predictor_log_likelihood(args.y, eta))
+    kernel = args.observation.kernel_log_likelihood(args.y, eta)
+    return args.constant - jnp.sum(args.weights * kernel)
 
 
 def penalised_objective(params, args: _Args) -> Float[Array, ""]:
@@ -149,8 +152,17 @@ def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask):
     y = jnp.where(missing, 1.0, y)  # a value in every family's support; its weight is zero
     weights = jnp.where(missing, 0.0, sample_weight)
     total_weight = jnp.sum(weights)
+    weights_normalised = weights / total_weight
+    constant = -jnp.sum(weights_normalised * glm.observation.constant_log_likelihood(y))
     args = _Args(
-        X, y, weights / total_weight, offset, feature_mask, glm.observation, glm.regularizer
+        X,
+        y,
+        weights_normalised,
+        offset,
+        feature_mask,
+        glm.observation,
+        glm.regularizer,
+        constant,
     )
     if glm.coef is None:
         y_mean = jnp.sum(weights * y) / total_weight

@@ -65,7 +65,6 @@ class AbstractObservation(eqx.Module):
     ) -> Float[Array, "*n"]:
         """Per-sample log-likelihood of ``y`` at ``mean`` (same shapes), with constants."""
 
-    @abc.abstractmethod
     def predictor_log_likelihood(
         self, y: Float[Array, "*n"], eta: Float[Array, "*n"], scale: ArrayLike = 1.0
     ) -> Float[Array, "*n"]:
@@ -73,8 +72,25 @@ class AbstractObservation(eqx.Module):
 
         Equal to ``log_likelihood(y, link.inverse(eta), scale)`` but evaluated in a form that
         stays finite where the mean under- or overflows; it is ``-inf`` where ``eta`` is outside
-        the link's domain. Fitting minimises its negative mean.
+        the link's domain. It is `kernel_log_likelihood` plus `constant_log_likelihood`.
         """
+        return self.kernel_log_likelihood(y, eta, scale) + self.constant_log_likelihood(y, scale)
+
+    @abc.abstractmethod
+    def kernel_log_likelihood(
+        self, y: Float[Array, "*n"], eta: Float[Array, "*n"], scale: ArrayLike = 1.0
+    ) -> Float[Array, "*n"]:
+        """The part of `predictor_log_likelihood` that depends on ``eta``.
+
+        Fitting minimises its negative mean; the rest (`constant_log_likelihood`, e.g.
+        ``-log(y!)``) is computed once per fit, not at every step.
+        """
+
+    @abc.abstractmethod
+    def constant_log_likelihood(
+        self, y: Float[Array, "*n"], scale: ArrayLike = 1.0
+    ) -> Float[Array, "*n"]:
+        """The part of the log-likelihood that does not depend on the mean."""
 
     @abc.abstractmethod
     def deviance(self, y: Float[Array, "*n"], mean: Float[Array, "*n"]) -> Float[Array, "*n"]:
@@ -177,8 +193,11 @@ class Poisson(AbstractObservation):
     def log_likelihood(self, y, mean, scale=1.0):
         return xlogy(y, mean) - mean - gammaln(y + 1.0)
 
-    def predictor_log_likelihood(self, y, eta, scale=1.0):
-        return y * self.link.log_inverse(eta) - self.link.inverse(eta) - gammaln(y + 1.0)
+    def kernel_log_likelihood(self, y, eta, scale=1.0):
+        return y * self.link.log_inverse(eta) - self.link.inverse(eta)
+
+    def constant_log_likelihood(self, y, scale=1.0):
+        return -gammaln(y + 1.0)
 
     def deviance(self, y, mean):
         return 2.0 * (xlogy(y, y) - xlogy(y, mean) - y + mean)
@@ -214,19 +233,15 @@ class Gamma(AbstractObservation):
         ratio = y / mean
         return shape * jnp.log(shape * ratio) - shape * ratio - gammaln(shape) - jnp.log(y)
 
-    def predictor_log_likelihood(self, y, eta, scale=1.0):
+    def kernel_log_likelihood(self, y, eta, scale=1.0):
         ok = self.link.in_domain(eta)
-        safe_eta = jnp.where(ok, eta, 1.0)
-        log_mean = self.link.log_inverse(safe_eta)
+        log_mean = self.link.log_inverse(jnp.where(ok, eta, 1.0))
         shape = 1.0 / _as_float(scale, eta)
-        log_y = jnp.log(y)
-        ll = (
-            shape * (jnp.log(shape) + log_y - log_mean)
-            - shape * y * jnp.exp(-log_mean)
-            - gammaln(shape)
-            - log_y
-        )
-        return jnp.where(ok, ll, -jnp.inf)
+        return jnp.where(ok, -shape * (log_mean + y * jnp.exp(-log_mean)), -jnp.inf)
+
+    def constant_log_likelihood(self, y, scale=1.0):
+        shape = 1.0 / _as_float(scale, y)
+        return shape * jnp.log(shape) + (shape - 1.0) * jnp.log(y) - gammaln(shape)
 
     def deviance(self, y, mean):
         return 2.0 * ((y - mean) / mean - jnp.log(y / mean))
@@ -260,7 +275,10 @@ class Bernoulli(AbstractObservation):
     def log_likelihood(self, y, mean, scale=1.0):
         return xlogy(y, mean) + xlog1py(1.0 - y, -mean)
 
-    def predictor_log_likelihood(self, y, eta, scale=1.0):
+    def constant_log_likelihood(self, y, scale=1.0):
+        return jnp.zeros_like(y)
+
+    def kernel_log_likelihood(self, y, eta, scale=1.0):
         if isinstance(self.link, LogitLink):
             log_not = jax.nn.log_sigmoid(-eta)
         else:
@@ -299,8 +317,11 @@ class Gaussian(AbstractObservation):
         scale = _as_float(scale, mean)
         return -0.5 * (y - mean) ** 2 / scale - 0.5 * jnp.log(2.0 * jnp.pi * scale)
 
-    def predictor_log_likelihood(self, y, eta, scale=1.0):
-        return self.log_likelihood(y, self.link.inverse(eta), scale)
+    def kernel_log_likelihood(self, y, eta, scale=1.0):
+        return -0.5 * (y - self.link.inverse(eta)) ** 2 / _as_float(scale, eta)
+
+    def constant_log_likelihood(self, y, scale=1.0):
+        return jnp.broadcast_to(-0.5 * jnp.log(2.0 * jnp.pi * _as_float(scale, y)), jnp.shape(y))
 
     def deviance(self, y, mean):
         return (y - mean) ** 2
@@ -355,17 +376,15 @@ class NegativeBinomial(AbstractObservation):
             - xlogy(y, r + mean)
         )
 
-    def predictor_log_likelihood(self, y, eta, scale=1.0):
+    def kernel_log_likelihood(self, y, eta, scale=1.0):
         r = self._size(eta)
         log_mean = self.link.log_inverse(eta)
         log_total = jnp.logaddexp(jnp.log(r), log_mean)
-        return (
-            gammaln(y + r)
-            - gammaln(r)
-            - gammaln(y + 1.0)
-            + r * (jnp.log(r) - log_total)
-            + y * (log_mean - log_total)
-        )
+        return r * (jnp.log(r) - log_total) + y * (log_mean - log_total)
+
+    def constant_log_likelihood(self, y, scale=1.0):
+        r = self._size(y)
+        return gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
 
     def deviance(self, y, mean):
         r = self._size(mean)
