@@ -10,7 +10,6 @@ against that reference, and glmx's warm time as a ratio to each peer. Also glmx'
 
 import argparse
 import os
-import sys
 import time
 
 import jax
@@ -19,6 +18,8 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+
+from _common import finish, poisson_objective, print_table, time_calls  # noqa: E402
 
 import glmx  # noqa: E402
 
@@ -29,23 +30,6 @@ def make_data(n, p, seed=0):
     coef = rng.normal(size=p) * 0.5
     y = rng.poisson(np.exp(X @ coef - 1.0)).astype(float)
     return X, y
-
-
-def objective(X, y, coef, intercept, strength):
-    eta = X @ coef + intercept
-    return np.mean(np.exp(eta) - y * eta) + 0.5 * strength * np.sum(coef**2)
-
-
-def time_calls(fn, repeats):
-    start = time.perf_counter()
-    result = fn()
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return first, float(np.median(times)), result
 
 
 def glmx_fit(X, y, strength, solver):
@@ -124,7 +108,7 @@ def pass_time(X, repeats=5):
 def run_workload(name, X, y, strength, repeats):
     print(f"\n## {name}: n={X.shape[0]}, p={X.shape[1]}, Ridge strength={strength}")
     ref_coef, ref_intercept = reference(X, y, strength)
-    f_ref = objective(X, y, ref_coef, ref_intercept, strength)
+    f_ref = poisson_objective(X, y, ref_coef, ref_intercept, strength)
     rows = []
     for label, fn in [
         ("glmx LBFGS", glmx_fit(X, y, strength, glmx.LBFGS())),
@@ -132,18 +116,11 @@ def run_workload(name, X, y, strength, repeats):
         *peers(X, y, strength).items(),
     ]:
         first, warm, (coef, intercept) = time_calls(fn, repeats)
-        gap = (objective(X, y, coef, intercept, strength) - f_ref) / abs(f_ref)
+        gap = (poisson_objective(X, y, coef, intercept, strength) - f_ref) / abs(f_ref)
         err = np.max(np.abs(coef - ref_coef))
         rows.append((label, first, warm, gap, err))
+    print_table(rows)
     best_glmx = min(r[2] for r in rows if r[0].startswith("glmx"))
-    print(
-        f"{'library':32s} {'first s':>8s} {'warm s':>8s} {'obj gap':>9s} {'max|dcoef|':>10s} "
-        f"{'glmx/this':>9s}"
-    )
-    for label, first, warm, gap, err in rows:
-        print(
-            f"{label:32s} {first:8.3f} {warm:8.3f} {gap:9.1e} {err:10.1e} {best_glmx / warm:9.2f}"
-        )
     seconds = pass_time(X)
     print(
         f"one X^T r pass: {seconds * 1e3:.1f} ms; best glmx warm fit = "
@@ -165,5 +142,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.stdout.flush()
-    os._exit(0)  # never hang in a native library's shutdown at exit
+    finish()
