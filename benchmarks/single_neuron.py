@@ -18,7 +18,6 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-
 from _common import finish, poisson_objective, print_table, time_calls  # noqa: E402
 
 import glmx  # noqa: E402
