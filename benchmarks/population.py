@@ -38,6 +38,16 @@ def glmx_runner(X, Y, strength, solver=None):
     return run
 
 
+def _loop_over_neurons(X, Y, make_estimator):
+    """A runner fitting one scikit-learn-style estimator per neuron, in a Python loop."""
+
+    def run():
+        fits = [make_estimator().fit(X, Y[:, k]) for k in range(Y.shape[1])]
+        return np.array([f.coef_ for f in fits]), np.array([f.intercept_ for f in fits])
+
+    return run
+
+
 def peer_runners(X, Y, strength):
     runners = {}
     try:
@@ -54,33 +64,25 @@ def peer_runners(X, Y, strength):
     try:
         from glum import GeneralizedLinearRegressor
 
-        def glum_loop():
-            coefs, intercepts = [], []
-            for k in range(Y.shape[1]):
-                m = GeneralizedLinearRegressor(
-                    family="poisson", alpha=strength, l1_ratio=0.0, gradient_tol=1e-8
-                ).fit(X, Y[:, k])
-                coefs.append(m.coef_)
-                intercepts.append(m.intercept_)
-            return np.array(coefs), np.array(intercepts)
-
-        runners["glum loop over neurons"] = glum_loop
+        runners["glum loop over neurons"] = _loop_over_neurons(
+            X,
+            Y,
+            lambda: GeneralizedLinearRegressor(
+                family="poisson", alpha=strength, l1_ratio=0.0, gradient_tol=1e-8
+            ),
+        )
     except ImportError:
         print("(glum not installed: skipped)")
     try:
         from sklearn.linear_model import PoissonRegressor
 
-        def sklearn_loop():
-            coefs, intercepts = [], []
-            for k in range(Y.shape[1]):
-                m = PoissonRegressor(
-                    alpha=strength, solver="newton-cholesky", tol=1e-8, max_iter=100
-                ).fit(X, Y[:, k])
-                coefs.append(m.coef_)
-                intercepts.append(m.intercept_)
-            return np.array(coefs), np.array(intercepts)
-
-        runners["scikit-learn newton-cholesky loop"] = sklearn_loop
+        runners["scikit-learn newton-cholesky loop"] = _loop_over_neurons(
+            X,
+            Y,
+            lambda: PoissonRegressor(
+                alpha=strength, solver="newton-cholesky", tol=1e-8, max_iter=100
+            ),
+        )
     except ImportError:
         print("(scikit-learn not installed: skipped)")
     return runners
