@@ -233,3 +233,35 @@ def test_chunking_over_neurons_gives_the_same_fit(monkeypatch):
     state = glmx.init_state(pop, X, Y)
     pop_step, state = glmx.update(pop, state, X, Y)
     assert state.num_steps.shape == (NEURONS,)
+
+
+def test_nan_rows_weights_and_offsets_per_neuron_equal_the_loop():
+    X, Y = population_data()
+    X = X.copy()
+    X[[4, 9], 2] = np.nan  # missing rows of the shared design: excluded for every neuron
+    rng = np.random.default_rng(7)
+    weights = rng.integers(0, 3, size=Y.shape).astype(float)
+    offset = rng.normal(size=Y.shape) * 0.1
+    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(0.05), n_neurons=NEURONS)
+    pop, result = glmx.fit(pop, X, Y, TIGHT, sample_weight=weights, offset=offset)
+    np.testing.assert_array_equal(result.n_excluded, [2, 2, 2])
+    for k in range(NEURONS):
+        single, _ = glmx.fit(
+            glmx.GLM(glmx.Poisson(), glmx.Ridge(0.05)),
+            X,
+            Y[:, k],
+            TIGHT,
+            sample_weight=weights[:, k],
+            offset=offset[:, k],
+        )
+        np.testing.assert_allclose(pop.coef[k], single.coef, rtol=1e-8, atol=1e-10)
+
+
+def test_float32_population():
+    X, Y = population_data()
+    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(0.05), n_neurons=NEURONS)
+    pop32, result = glmx.fit(pop, X.astype(np.float32), Y.astype(np.float32))
+    assert pop32.coef.dtype == jnp.float32 and result.objective.dtype == jnp.float32
+    assert bool(np.all(result.converged))
+    pop64, _ = glmx.fit(pop, X, Y, TIGHT)
+    np.testing.assert_allclose(pop32.coef, pop64.coef, atol=2e-3)
