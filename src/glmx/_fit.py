@@ -125,6 +125,34 @@ def penalised_objective(params, args: _Args) -> Float[Array, ""]:
     return negative_log_likelihood(params, args) + args.regularizer.penalty(params[0])
 
 
+def fisher_curvature(params, args: _Args) -> Float[Array, "d d"]:
+    """A cheap estimate of the Hessian of `penalised_objective` at ``params``.
+
+    The Fisher information ``X1^T diag(w) X1`` (with ``X1 = [X, 1]``) with the per-row weights
+    ``w_i = s_i (dmu/deta)^2 / V(mu)`` replaced by their mean, plus the penalty's Hessian. At the
+    usual starting point (zero coefficients, no offset) every row has the same mean, so this is
+    the exact Hessian there. The Gram of ``X`` depends on ``X`` alone, so under ``vmap`` over
+    neurons sharing ``X`` it is computed once for all of them.
+    """
+    coef, intercept = params
+    n, p = args.X.shape
+    eta = args.X @ _masked(coef, args) + intercept + args.offset
+    link, observation = args.observation.link, args.observation
+    fisher = link.inverse_derivative(eta) ** 2 / observation.variance(link.inverse(eta))
+    mean_fisher = jnp.sum(args.weights * jnp.where(jnp.isfinite(fisher), fisher, 0.0))
+    gram = args.X.T @ args.X / n
+    column_means = jnp.sum(args.X, axis=0) / n
+    if args.feature_mask is not None:
+        mask = args.feature_mask
+        gram = gram * jnp.outer(mask, mask) + jnp.diag(1.0 - mask)
+        column_means = column_means * mask
+    top = jnp.concatenate([gram, column_means[:, None]], axis=1)
+    bottom = jnp.concatenate([column_means, jnp.ones((1,), gram.dtype)])[None, :]
+    hessian = mean_fisher * jnp.concatenate([top, bottom], axis=0)
+    penalty = jax.hessian(args.regularizer.penalty)(coef)
+    return hessian.at[:p, :p].add(penalty)
+
+
 def _prox(params, step, args: _Args):
     coef, intercept = params
     return args.regularizer.prox(coef, step), intercept
@@ -194,7 +222,7 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
         glm, X, x_missing, y, sample_weight, offset, feature_mask
     )
     fn, prox = _problem(solver)
-    solution = iterative_solve(solver, fn, prox, params, args)
+    solution = iterative_solve(solver, fn, prox, params, args, fisher_curvature)
     fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:
@@ -213,7 +241,7 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
 def _init_one(glm, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
     args, params, _, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
     fn, prox = _problem(solver)
-    state = solver.init(fn, prox, params, args)
+    state = solver.init(fn, prox, params, args, fisher_curvature)
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 

@@ -16,6 +16,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 Objective = Callable[[Any, Any], Float[Array, ""]]
 Prox = Callable[[Any, Float[Array, ""], Any], Any] | None
+Curvature = Callable[[Any, Any], Float[Array, "d d"]] | None
 
 
 class RESULTS(eqx.Enumeration):
@@ -53,8 +54,16 @@ class AbstractSolver(eqx.Module):
     handles_nonsmooth: ClassVar[bool]
 
     @abc.abstractmethod
-    def init(self, fn: Objective, prox: Prox, params: Any, args: Any) -> Any:
-        """The solver's state before its first step from ``params``."""
+    def init(
+        self, fn: Objective, prox: Prox, params: Any, args: Any, curvature: Curvature = None
+    ) -> Any:
+        """The solver's state before its first step from ``params``.
+
+        ``curvature``, when given, maps ``(params, args)`` to a positive definite matrix that
+        approximates the Hessian of ``fn`` in ``ravel_pytree(params)`` coordinates; a solver
+        may use it to scale its steps (L-BFGS takes it as its initial inverse-Hessian estimate)
+        or ignore it.
+        """
 
     @abc.abstractmethod
     def step(
@@ -108,7 +117,12 @@ def status_of(
 
 
 def iterative_solve(
-    solver: AbstractSolver, fn: Objective, prox: Prox, params: Any, args: Any
+    solver: AbstractSolver,
+    fn: Objective,
+    prox: Prox,
+    params: Any,
+    args: Any,
+    curvature: Curvature = None,
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
@@ -116,7 +130,7 @@ def iterative_solve(
     loop keeps finished elements fixed), which is what per-neuron convergence relies on.
     """
     dtype = _dtype_of(params)
-    state = solver.init(fn, prox, params, args)
+    state = solver.init(fn, prox, params, args, curvature)
 
     def cond(carry):
         _, state, k = carry

@@ -34,6 +34,8 @@ class _LBFGSState(eqx.Module):
     value: Float[Array, ""]
     grad: Float[Array, " d"]  # flat gradient at the current iterate
     failed_search: Bool[Array, ""]
+    # Cholesky factor of the initial Hessian estimate, when the problem supplies one.
+    curvature_factor: Float[Array, "d d"] | None
 
 
 def _direction(state: _LBFGSState, memory: int):
@@ -46,16 +48,25 @@ def _direction(state: _LBFGSState, memory: int):
         q = q - alpha * state.y_history[j]
         alphas.append(alpha)
     s_new, y_new = state.s_history[state.newest], state.y_history[state.newest]
-    yy = jnp.dot(y_new, y_new)
     have = state.rho[state.newest] > 0
-    # Initial scaling: s.y / y.y from the newest pair; without pairs, a unit step in the
-    # largest gradient entry (the first step then moves no coordinate by more than 1).
-    scale = jnp.where(
-        have,
-        jnp.dot(s_new, y_new) / jnp.where(have, yy, 1.0),
-        1.0 / jnp.maximum(jnp.max(jnp.abs(state.grad)), 1.0),
-    )
-    r = scale * q
+    if state.curvature_factor is None:
+        # Initial scaling: s.y / y.y from the newest pair; without pairs, a unit step in the
+        # largest gradient entry (the first step then moves no coordinate by more than 1).
+        yy = jnp.dot(y_new, y_new)
+        scale = jnp.where(
+            have,
+            jnp.dot(s_new, y_new) / jnp.where(have, yy, 1.0),
+            1.0 / jnp.maximum(jnp.max(jnp.abs(state.grad)), 1.0),
+        )
+        r = scale * q
+    else:
+        # H0 = the supplied curvature, rescaled by s.y / y.H0^-1.y once pairs exist.
+        factor = (state.curvature_factor, True)
+        r = jax.scipy.linalg.cho_solve(factor, q)
+        h_y = jax.scipy.linalg.cho_solve(factor, y_new)
+        yhy = jnp.dot(y_new, h_y)
+        scale = jnp.where(have, jnp.dot(s_new, y_new) / jnp.where(have, yhy, 1.0), 1.0)
+        r = scale * r
     for j, alpha in zip(reversed(order), reversed(alphas)):
         beta = state.rho[j] * jnp.dot(state.y_history[j], r)
         r = r + state.s_history[j] * (alpha - beta)
@@ -70,6 +81,9 @@ class LBFGS(AbstractSolver):
     - ``tol``: stop when the gradient's inf-norm is at most ``tol`` (default: 1e-8 in float64,
       1e-4 in float32).
     - ``memory_size``: how many past steps approximate the curvature (default 10).
+    - ``use_curvature``: start from the problem's curvature estimate when it supplies one
+      (for GLMs: the Fisher information at the starting point, built from the Gram of ``X``);
+      otherwise from a scaled identity.
 
     Each step costs one gradient evaluation (two passes over ``X``) when the first trial step is
     accepted, as it almost always is, and one more per halving.
@@ -78,13 +92,21 @@ class LBFGS(AbstractSolver):
     max_steps: int = 1000
     tol: float | None = None
     memory_size: int = 10
+    use_curvature: bool = True
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args):
+    def init(self, fn, prox, params, args, curvature=None):
         flat, _ = ravel_pytree(params)
         value, grad = jax.value_and_grad(fn)(params, args)
         m, d = self.memory_size, flat.shape[0]
         zeros = jnp.zeros((m, d), flat.dtype)
+        factor = None
+        if curvature is not None and self.use_curvature:
+            hessian = curvature(params, args)
+            # A relative jitter keeps the factorisation defined for singular designs.
+            jitter = 1e-10 * jnp.trace(hessian) / d + jnp.finfo(flat.dtype).tiny
+            factor = jnp.linalg.cholesky(hessian + jitter * jnp.eye(d, dtype=flat.dtype))
+            factor = jnp.where(jnp.all(jnp.isfinite(factor)), factor, jnp.eye(d, dtype=flat.dtype))
         return _LBFGSState(
             zeros,
             zeros,
@@ -93,6 +115,7 @@ class LBFGS(AbstractSolver):
             value,
             ravel_pytree(grad)[0],
             jnp.array(False),
+            factor,
         )
 
     def step(self, fn, prox, params, state, args, fresh):
@@ -161,6 +184,7 @@ class LBFGS(AbstractSolver):
             jnp.where(ok, f, f0),
             jnp.where(ok, g, state.grad),
             ~ok,
+            state.curvature_factor,
         )
         return unravel(jnp.where(ok, x + s, x)), new_state
 

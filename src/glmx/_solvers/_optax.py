@@ -34,7 +34,7 @@ class OptaxSolver(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args):
+    def init(self, fn, prox, params, args, curvature=None):
         value, grad = jax.value_and_grad(fn)(params, args)
         return _OptaxState(self.optimizer.init(params), value, grad)
 

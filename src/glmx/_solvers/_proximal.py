@@ -127,7 +127,7 @@ class ProximalGradient(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = True
 
-    def init(self, fn, prox, params, args):
+    def init(self, fn, prox, params, args, curvature=None):
         return momentum_init(fn, prox, params, args)
 
     def step(self, fn, prox, params, state, args, fresh):
@@ -155,7 +155,7 @@ class GradientDescent(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args):
+    def init(self, fn, prox, params, args, curvature=None):
         return momentum_init(fn, None, params, args)
 
     def step(self, fn, prox, params, state, args, fresh):
