@@ -86,9 +86,3 @@ def design_dot(X, coef) -> Float[Array, " n"]:
     if isinstance(X, dict):
         return sum(jnp.asarray(X[k]) @ coef[k] for k in sorted(X))
     return jnp.asarray(X) @ coef
-
-
-def n_rows(X) -> int:
-    if isinstance(X, dict):
-        return int(np.shape(X[sorted(X)[0]])[0])
-    return int(np.shape(X)[0])

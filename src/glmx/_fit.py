@@ -287,7 +287,7 @@ def _per_neuron(fn, glm: GLM, data: _Data, *leading, leading_axes=()):
     in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis)
     args = (batched, *leading, *series)
     n_neurons = data.y.shape[1]
-    chunk = neuron_chunk_size(data.X.shape[-2], data.X.shape[-1], n_neurons, data.y.dtype)
+    chunk = neuron_chunk_size(data.X.shape[-2], n_neurons, data.y.dtype)
     shared = [a if axis is None else None for a, axis in zip(args, in_axes)]
 
     def one(*mapped_k):
@@ -313,7 +313,7 @@ def _per_neuron(fn, glm: GLM, data: _Data, *leading, leading_axes=()):
 WORKING_MEMORY_BYTES = 2 * 1024**3
 
 
-def neuron_chunk_size(n: int, p: int, n_neurons: int, dtype) -> int:
+def neuron_chunk_size(n: int, n_neurons: int, dtype) -> int:
     """How many neurons to solve at once so that their working arrays fit the budget."""
     per_neuron = 10 * n * jnp.dtype(dtype).itemsize
     return max(1, min(n_neurons, WORKING_MEMORY_BYTES // max(per_neuron, 1)))

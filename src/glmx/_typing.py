@@ -4,14 +4,11 @@ Dimension names: ``n`` samples (time bins), ``p`` features, ``neurons`` (populat
 ``g`` groups of features. Scalars are ``Float[Array, ""]``.
 """
 
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from jaxtyping import Array, ArrayLike, Float, Real
 
-#: Parameters of a GLM as the solvers see them: ``(coef, intercept)``.
-Params: TypeAlias = tuple[Float[Array, " p"], Float[Array, ""]]
 #: A design: an array ``(n, p)`` or a dict of arrays ``(n, p_k)``.
 Design: TypeAlias = Real[ArrayLike, "n p"] | dict[str, Real[ArrayLike, "n _p"]]
 #: Coefficients: an array ``(p,)`` or a dict mirroring a dict design.
 Coef: TypeAlias = Float[Array, " p"] | dict[str, Float[Array, " _p"]]
-PyTree: TypeAlias = Any
