@@ -290,3 +290,14 @@ def test_optax_solver_reaches_the_optimum():
     np.testing.assert_allclose(_params(model), _params(reference), atol=1e-6)
     with pytest.raises(ValueError, match="handles only smooth penalties"):
         glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Lasso(0.1)), X, y, solver)
+
+
+def test_curvature_start_is_used_below_the_feature_limit_only(monkeypatch):
+    import glmx._fit as fit_module
+
+    X, y, _, _ = simulate("poisson")
+    with_curvature, r1 = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, TIGHT)
+    monkeypatch.setattr(fit_module, "MAX_CURVATURE_FEATURES", 2)  # X has 4 features
+    without, r2 = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, glmx.LBFGS(tol=1e-11, max_steps=999))
+    np.testing.assert_allclose(_params(without), _params(with_curvature), rtol=1e-7)
+    assert int(r1.num_steps) < int(r2.num_steps)

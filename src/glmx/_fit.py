@@ -153,6 +153,15 @@ def fisher_curvature(params, args: _Args) -> Float[Array, "d d"]:
     return hessian.at[:p, :p].add(penalty)
 
 
+#: Above this many features the Gram (n p^2) and its Cholesky (p^3 per neuron) cost more than
+#: the L-BFGS steps they save, so no curvature estimate is offered.
+MAX_CURVATURE_FEATURES = 1000
+
+
+def _curvature_for(X):
+    return fisher_curvature if X.shape[-1] <= MAX_CURVATURE_FEATURES else None
+
+
 def _prox(params, step, args: _Args):
     coef, intercept = params
     return args.regularizer.prox(coef, step), intercept
@@ -222,7 +231,7 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
         glm, X, x_missing, y, sample_weight, offset, feature_mask
     )
     fn, prox = _problem(solver)
-    solution = iterative_solve(solver, fn, prox, params, args, fisher_curvature)
+    solution = iterative_solve(solver, fn, prox, params, args, _curvature_for(X))
     fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:
@@ -241,7 +250,7 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
 def _init_one(glm, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
     args, params, _, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
     fn, prox = _problem(solver)
-    state = solver.init(fn, prox, params, args, fisher_curvature)
+    state = solver.init(fn, prox, params, args, _curvature_for(X))
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
