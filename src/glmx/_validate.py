@@ -225,58 +225,67 @@ def _check_mask(mask, proxies) -> None:
             )
 
 
+def _missing(X_blocks, y):
+    """Where ``y`` is left out of the fit: NaN in ``y`` or anywhere in that row of ``X``.
+
+    ``X_blocks`` are ``(n, p)`` (shared) or ``(neurons, n, p)`` (per neuron); ``y`` is ``(n,)``
+    or ``(n, neurons)``; the result has the shape of ``y``.
+    """
+    missing = jnp.isnan(y)
+    for block in X_blocks:
+        rows = jnp.any(jnp.isnan(block), axis=-1)  # (n,) shared or (neurons, n) per neuron
+        missing = missing | (rows.T if rows.ndim == 2 else (rows[:, None] if y.ndim == 2 else rows))
+    return missing
+
+
+def value_problems(observation, regularizer, X_blocks, y, sample_weight, offset):
+    """Every value check, as ``(label, bad, message, values)``: ``bad`` marks offending entries
+    of ``values`` (named ``label`` in messages). Evaluated on concrete inputs by `prepare` and
+    on traced ones by `in_graph_checks`, so both paths enforce exactly the same rules."""
+    keep = ~_missing([b for _, b in X_blocks], y)
+    problems = [
+        (label, jnp.isinf(block), f"{label} must be finite (NaN marks a missing row)", block)
+        for label, block in X_blocks
+    ]
+    support = keep & ~observation.in_support(jnp.where(keep, y, 1.0))
+    problems += [
+        ("y", jnp.isinf(y), "y must be finite (NaN marks a missing row)", y),
+        (
+            "sample_weight",
+            ~jnp.isfinite(sample_weight),
+            "sample_weight must be finite",
+            sample_weight,
+        ),
+        ("sample_weight", sample_weight < 0, "sample_weight must be non-negative", sample_weight),
+        ("offset", ~jnp.isfinite(offset), "offset must be finite", offset),
+        ("y", support, f"y must hold {observation.support} for {type(observation).__name__}", y),
+    ]
+    problems += [
+        (None, bad, message, value)
+        for bad, message, value in regularizer.value_checks() + observation.value_checks()
+    ]
+    return problems
+
+
 def _host_value_checks(model: GLM | PopulationGLM, X, y, sample_weight, offset) -> None:
-    blocks = X.items() if isinstance(X, dict) else [("X", X)]
-    missing = np.isnan(np.asarray(y))
-    for name, block in blocks:
-        label = name if name == "X" else f"X[{name!r}]"
-        block = np.asarray(block)
-        infinite = np.isinf(block)
-        if infinite.any():
-            raise ValueError(
-                f"{label} must be finite (NaN marks a missing row), but {label}"
-                f"{_first_bad(infinite)} is {block[tuple(np.argwhere(infinite)[0])]}."
-            )
-        rows = np.isnan(block).any(axis=-1)  # (n,) shared or (neurons, n) per neuron
-        missing |= rows.T if rows.ndim == 2 else (rows[:, None] if missing.ndim == 2 else rows)
-    y_np = np.asarray(y)
-    if np.isinf(y_np).any():
-        raise ValueError(
-            f"y must be finite (NaN marks a missing row), but y{_first_bad(np.isinf(y_np))} is "
-            f"{y_np[np.isinf(y_np)][0]}."
-        )
-    for name, array in (("sample_weight", sample_weight), ("offset", offset)):
-        array = np.asarray(array)
-        if not np.isfinite(array).all():
-            raise ValueError(
-                f"{name} must be finite, but {name}{_first_bad(~np.isfinite(array))} is "
-                f"{array[~np.isfinite(array)][0]}."
-            )
-    w = np.broadcast_to(
-        np.asarray(sample_weight)[:, None]
-        if missing.ndim == 2 and np.ndim(sample_weight) == 1
-        else np.asarray(sample_weight),
-        missing.shape,
-    )
-    if (w < 0).any():
-        raise ValueError(
-            f"sample_weight must be non-negative, but sample_weight{_first_bad(w < 0)} is "
-            f"{w[w < 0][0]}."
-        )
+    blocks = [(f"X[{k!r}]", v) for k, v in X.items()] if isinstance(X, dict) else [("X", X)]
+    for label, bad, message, values in value_problems(
+        model.observation, model.regularizer, blocks, y, sample_weight, offset
+    ):
+        if not bool(jnp.any(bad)):
+            continue
+        if label is None:  # a hyperparameter
+            raise ValueError(f"{message}; got {_show(values)}.")
+        bad, values = np.asarray(bad), np.asarray(values)
+        first = tuple(np.argwhere(bad)[0])
+        raise ValueError(f"{message}, but {label}{_first_bad(bad)} is {values[first]}.")
+    missing = np.asarray(_missing([b for _, b in blocks], y))
     if missing.all():
         raise ValueError("every row has a NaN in X or y; nothing is left to fit.")
+    w = np.asarray(sample_weight)
+    w = np.broadcast_to(w[:, None] if missing.ndim == 2 and w.ndim == 1 else w, missing.shape)
     if not (w[~missing] > 0).any():
         raise ValueError("sample_weight is zero on every row without NaN; nothing is left to fit.")
-    observation = model.observation
-    outside = ~np.asarray(observation.in_support(jnp.asarray(y_np))) & ~missing
-    if outside.any():
-        raise ValueError(
-            f"y must hold {observation.support} for {type(observation).__name__}, but "
-            f"y{_first_bad(outside)} is {y_np[outside][0]}."
-        )
-    for bad, message, value in model.regularizer.value_checks() + observation.value_checks():
-        if bool(jnp.any(bad)):
-            raise ValueError(f"{message}; got {_show(value)}.")
 
 
 def _show(value) -> str:
@@ -292,26 +301,10 @@ def in_graph_checks(glm, data):
     ``glm`` is a `GLM` (with a leading neuron axis on its leaves for populations) and ``data``
     the flat inputs of the compiled fit.
     """
-
-    def finite_or_nan(a):
-        return jnp.all(jnp.isfinite(a) | jnp.isnan(a))
-
     y = data.y
-    keep = ~jnp.isnan(y)
-    observation = glm.observation
-    checks = [
-        (~finite_or_nan(data.X), "X must be finite (NaN marks a missing row)"),
-        (~finite_or_nan(y), "y must be finite (NaN marks a missing row)"),
-        (~jnp.all(jnp.isfinite(data.sample_weight)), "sample_weight must be finite"),
-        (jnp.any(data.sample_weight < 0), "sample_weight must be non-negative"),
-        (~jnp.all(jnp.isfinite(data.offset)), "offset must be finite"),
-        (
-            jnp.any(keep & ~observation.in_support(jnp.where(keep, y, 1.0))),
-            f"y must hold {observation.support} for {type(observation).__name__}",
-        ),
-    ]
-    checks += [(bad, message) for bad, message, _ in glm.regularizer.value_checks()]
-    checks += [(bad, message) for bad, message, _ in observation.value_checks()]
-    for bad, message in checks:
+    problems = value_problems(
+        glm.observation, glm.regularizer, [("X", data.X)], y, data.sample_weight, data.offset
+    )
+    for _, bad, message, _ in problems:
         y = eqx.error_if(y, jnp.any(bad), message + ".")
     return y
