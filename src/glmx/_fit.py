@@ -202,9 +202,8 @@ def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask):
         constant,
     )
     if glm.coef is None:
-        y_mean = jnp.sum(weights * y) / total_weight
         coef = jnp.zeros(X.shape[1], X.dtype)
-        params = (coef, initial_intercept(glm.observation, y_mean))
+        params = (coef, initial_intercept(glm.observation, y, weights))
     else:
         params = (_masked(glm.coef, args), glm.intercept)
     return args, params, weights, jnp.sum(missing)
@@ -328,24 +327,26 @@ def neuron_chunk_size(n: int, n_neurons: int, dtype) -> int:
     return max(1, min(n_neurons, WORKING_MEMORY_BYTES // max(per_neuron, 1)))
 
 
+def _checked_in_graph(glm: GLM, data: _Data, check: bool) -> _Data:
+    """``data`` with the value checks attached (``eqx.error_if``) when inputs were traced."""
+    return eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data)) if check else data
+
+
 @eqx.filter_jit
 def _fit_core(glm: GLM, data: _Data, solver: AbstractSolver, check_in_graph: bool):
-    if check_in_graph:
-        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    data = _checked_in_graph(glm, data, check_in_graph)
     return _per_neuron(functools.partial(_solve_one, solver=solver), glm, data)
 
 
 @eqx.filter_jit
 def _init_core(glm, data, solver, check_in_graph):
-    if check_in_graph:
-        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    data = _checked_in_graph(glm, data, check_in_graph)
     return _strong(_per_neuron(functools.partial(_init_one, solver=solver), glm, data))
 
 
 @eqx.filter_jit
 def _step_core(glm, state, data, solver, check_in_graph):
-    if check_in_graph:
-        data = eqx.tree_at(lambda d: d.y, data, in_graph_checks(glm, data))
+    data = _checked_in_graph(glm, data, check_in_graph)
     axes = () if data.axes is None else (0,)
     fitted, state = _per_neuron(
         functools.partial(_step_one, solver=solver), glm, data, state, leading_axes=axes

@@ -171,22 +171,24 @@ class GLM(eqx.Module):
         y = jnp.asarray(y)
         keep = ~jnp.isnan(y)
         w = jnp.ones_like(y) if sample_weight is None else jnp.asarray(sample_weight)
-        w = jnp.where(keep, w, 0.0)
-        y_mean = jnp.sum(w * jnp.where(keep, y, 0.0)) / jnp.sum(w)
-        intercept = initial_intercept(self.observation, y_mean)
+        intercept = initial_intercept(self.observation, jnp.where(keep, y, 0.0), w * keep)
         if isinstance(X, dict):
             keys = keys_of(X)
             sizes = [jnp.shape(X[k])[1] for k in keys]
-            coef = unravel_coef(jnp.zeros(sum(sizes), y_mean.dtype), keys, sizes)
+            coef = unravel_coef(jnp.zeros(sum(sizes), intercept.dtype), keys, sizes)
         else:
-            coef = jnp.zeros(jnp.shape(X)[1], y_mean.dtype)
+            coef = jnp.zeros(jnp.shape(X)[1], intercept.dtype)
         return eqx.tree_at(
             lambda m: (m.coef, m.intercept), self, (coef, intercept), is_leaf=lambda x: x is None
         )
 
 
-def initial_intercept(observation: AbstractObservation, y_mean: Float[Array, ""]):
-    """``link(mean(y))``, with the mean nudged inside the link's range (e.g. all-zero counts)."""
+def initial_intercept(
+    observation: AbstractObservation, y: Float[Array, " n"], weights: Float[Array, " n"]
+) -> Float[Array, ""]:
+    """``link(weighted mean of y)``, with the mean nudged inside the link's range (e.g. for
+    all-zero counts); rows with zero weight do not count."""
+    y_mean = jnp.sum(weights * y) / jnp.sum(weights)
     tiny = jnp.finfo(jnp.result_type(y_mean)).eps ** 0.5
     low, high = observation.mean_range
     if low is not None:
