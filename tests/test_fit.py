@@ -25,10 +25,11 @@ def _sm_params(res):
     return np.concatenate([res.params[1:], res.params[:1]])
 
 
+@pytest.mark.parametrize("solver", [TIGHT, glmx.Newton(tol=1e-11)], ids=["lbfgs", "newton"])
 @pytest.mark.parametrize("name", FAMILIES)
-def test_unregularized_matches_statsmodels(name):
+def test_unregularized_matches_statsmodels(name, solver):
     X, y, _, _ = simulate(name)
-    model, result = glmx.fit(glmx.GLM(FAMILIES[name]), X, y, TIGHT)
+    model, result = glmx.fit(glmx.GLM(FAMILIES[name]), X, y, solver)
     res = _statsmodels(name, X, y)
     assert bool(result.converged)
     np.testing.assert_allclose(_params(model), _sm_params(res), rtol=1e-6)
@@ -72,14 +73,17 @@ def test_ridge_matches_scikit_learn(name):
     [(glmx.Lasso(0.02), 1.0), (glmx.ElasticNet(0.03, 0.4), 0.4)],
     ids=["lasso", "elasticnet"],
 )
-def test_sparse_poisson_matches_glum(regularizer, l1_ratio):
+@pytest.mark.parametrize(
+    "solver",
+    [glmx.ProximalGradient(tol=1e-11), glmx.ProximalNewton(tol=1e-11)],
+    ids=["fista", "proximal-newton"],
+)
+def test_sparse_poisson_matches_glum(regularizer, l1_ratio, solver):
     from glum import GeneralizedLinearRegressor
 
     X, y, _, _ = simulate("poisson")
     X = np.column_stack([X, np.random.default_rng(5).normal(size=(len(y), 2)) * 0.5])  # nulls
-    model, result = glmx.fit(
-        glmx.GLM(glmx.Poisson(), regularizer), X, y, glmx.ProximalGradient(tol=1e-11)
-    )
+    model, result = glmx.fit(glmx.GLM(glmx.Poisson(), regularizer), X, y, solver)
     ref = GeneralizedLinearRegressor(
         family="poisson",
         alpha=float(regularizer.strength),
@@ -96,27 +100,32 @@ def test_sparse_poisson_matches_glum(regularizer, l1_ratio):
     np.testing.assert_array_equal(np.asarray(model.coef) == 0, ref.coef_ == 0)
 
 
-def test_lasso_gaussian_matches_scikit_learn():
+@pytest.mark.parametrize(
+    "solver",
+    [glmx.ProximalGradient(tol=1e-12), glmx.ProximalNewton(tol=1e-12)],
+    ids=["fista", "proximal-newton"],
+)
+def test_lasso_gaussian_matches_scikit_learn(solver):
     from sklearn.linear_model import ElasticNet
 
     X, y, _, _ = simulate("gaussian")
-    model, _ = glmx.fit(
-        glmx.GLM(glmx.Gaussian(), glmx.ElasticNet(0.05, 0.7)),
-        X,
-        y,
-        glmx.ProximalGradient(tol=1e-12),
-    )
+    model, _ = glmx.fit(glmx.GLM(glmx.Gaussian(), glmx.ElasticNet(0.05, 0.7)), X, y, solver)
     ref = ElasticNet(alpha=0.05, l1_ratio=0.7, tol=1e-14, max_iter=100_000).fit(X, y)
     np.testing.assert_allclose(_params(model), np.append(ref.coef_, ref.intercept_), rtol=1e-7)
 
 
-def test_group_lasso_meets_its_optimality_conditions():
+@pytest.mark.parametrize(
+    "solver",
+    [glmx.ProximalGradient(tol=1e-12), glmx.ProximalNewton(tol=1e-12)],
+    ids=["fista", "proximal-newton"],
+)
+def test_group_lasso_meets_its_optimality_conditions(solver):
     X, y, _, _ = simulate("poisson")
     X = np.column_stack([X, np.random.default_rng(6).normal(size=(len(y), 3)) * 0.5])
     groups = np.array([0, 0, 1, 1, 2, 2, 2])
     strength = 0.04
     reg = glmx.GroupLasso(groups, strength)
-    model, result = glmx.fit(glmx.GLM(glmx.Poisson(), reg), X, y, glmx.ProximalGradient(tol=1e-12))
+    model, result = glmx.fit(glmx.GLM(glmx.Poisson(), reg), X, y, solver)
     assert bool(result.converged)
 
     def nll(coef, intercept):
@@ -138,7 +147,13 @@ def test_group_lasso_meets_its_optimality_conditions():
     assert zero_groups >= 1  # the null group is dropped whole
 
 
-SOLVERS = [glmx.LBFGS(tol=1e-10), glmx.GradientDescent(tol=1e-10), glmx.ProximalGradient(tol=1e-10)]
+SOLVERS = [
+    glmx.LBFGS(tol=1e-10),
+    glmx.GradientDescent(tol=1e-10),
+    glmx.ProximalGradient(tol=1e-10),
+    glmx.Newton(tol=1e-10),
+    glmx.ProximalNewton(tol=1e-10),
+]
 
 
 @pytest.mark.parametrize("name", ["poisson", "gamma-inverse", "bernoulli"])
@@ -168,7 +183,7 @@ def test_objective_is_the_documented_one():
 def test_float32_inputs_give_float32_results(name):
     X, y, _, _ = simulate(name)
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
-    for solver in (glmx.LBFGS(), glmx.ProximalGradient()):
+    for solver in (glmx.LBFGS(), glmx.ProximalGradient(), glmx.Newton(), glmx.ProximalNewton()):
         model, result = glmx.fit(glmx.GLM(FAMILIES[name], glmx.Ridge(0.01)), X32, y32, solver)
         for leaf in (model.coef, model.intercept, model.scale, result.objective):
             assert leaf.dtype == jnp.float32

@@ -41,26 +41,32 @@ def _loop(observation, regularizers, X, Y, solver, masks=None):
 
 @pytest.mark.parametrize("per_neuron", [False, True], ids=["shared-X", "per-neuron-X"])
 @pytest.mark.parametrize("masked", [False, True], ids=["no-mask", "mask"])
-def test_population_equals_a_loop_of_single_fits(per_neuron, masked):
+@pytest.mark.parametrize("solver", [TIGHT, glmx.Newton(tol=1e-11)], ids=["lbfgs", "newton"])
+def test_population_equals_a_loop_of_single_fits(per_neuron, masked, solver):
     X, Y = population_data(per_neuron=per_neuron)
     strengths = np.array([0.01, 0.1, 0.5])
     mask = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], bool) if masked else None
     pop = glmx.PopulationGLM(
         glmx.Poisson(), glmx.Ridge(strengths), n_neurons=NEURONS, feature_mask=mask
     )
-    pop, result = glmx.fit(pop, X, Y, TIGHT)
+    pop, result = glmx.fit(pop, X, Y, solver)
     assert result.num_steps.shape == (NEURONS,) and bool(np.all(result.converged))
-    coefs, intercepts = _loop(glmx.Poisson(), [glmx.Ridge(s) for s in strengths], X, Y, TIGHT, mask)
+    regularizers = [glmx.Ridge(s) for s in strengths]
+    coefs, intercepts = _loop(glmx.Poisson(), regularizers, X, Y, solver, mask)
     np.testing.assert_allclose(pop.coef, coefs, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(pop.intercept, intercepts, rtol=1e-8)
     if masked:
         assert np.all(np.asarray(pop.coef)[~mask.T] == 0.0)  # exactly zero
 
 
-def test_lasso_population_with_mask_equals_the_loop():
+@pytest.mark.parametrize(
+    "solver",
+    [glmx.ProximalGradient(tol=1e-11), glmx.ProximalNewton(tol=1e-11)],
+    ids=["fista", "proximal-newton"],
+)
+def test_lasso_population_with_mask_equals_the_loop(solver):
     X, Y = population_data(seed=1)
     mask = np.array([[1, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0]], bool)
-    solver = glmx.ProximalGradient(tol=1e-11)
     pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Lasso(0.02), n_neurons=NEURONS, feature_mask=mask)
     pop, result = glmx.fit(pop, X, Y, solver)
     coefs, _ = _loop(glmx.Poisson(), [glmx.Lasso(0.02)] * NEURONS, X, Y, solver, mask)

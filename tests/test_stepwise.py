@@ -14,8 +14,10 @@ from test_jit import count_traces
         (glmx.Ridge(0.05), glmx.LBFGS()),
         (glmx.Lasso(0.01), glmx.ProximalGradient()),
         (glmx.UnRegularized(), glmx.GradientDescent()),
+        (glmx.Ridge(0.05), glmx.Newton()),
+        (glmx.Lasso(0.01), glmx.ProximalNewton()),
     ],
-    ids=["lbfgs", "fista", "gd"],
+    ids=["lbfgs", "fista", "gd", "newton", "proximal-newton"],
 )
 def test_full_batch_updates_reach_the_fit(regularizer, solver):
     X, y, _, _ = simulate("poisson")

@@ -101,7 +101,13 @@ from ._solvers import (
     GradientDescent as GradientDescent,
 )
 from ._solvers import (
+    Newton as Newton,
+)
+from ._solvers import (
     OptaxSolver as OptaxSolver,
+)
+from ._solvers import (
+    ProximalNewton as ProximalNewton,
 )
 from ._solvers import (
     ProximalGradient as ProximalGradient,

@@ -25,7 +25,15 @@ from ._glm import GLM, initial_intercept
 from ._observations import AbstractObservation
 from ._population import PopulationGLM, split_batched
 from ._regularizers import AbstractRegularizer
-from ._solvers import LBFGS, RESULTS, AbstractSolver, ProximalGradient, iterative_solve
+from ._solvers import (
+    LBFGS,
+    RESULTS,
+    AbstractSolver,
+    Curvature,
+    NonSmooth,
+    ProximalGradient,
+    iterative_solve,
+)
 from ._validate import check_solver, in_graph_checks, prepare
 
 
@@ -125,41 +133,73 @@ def penalised_objective(params, args: _Args) -> Float[Array, ""]:
     return negative_log_likelihood(params, args) + args.regularizer.penalty(params[0])
 
 
-def fisher_curvature(params, args: _Args) -> Float[Array, "d d"]:
-    """A cheap estimate of the Hessian of `penalised_objective` at ``params``.
-
-    The Fisher information ``X1^T diag(w) X1`` (with ``X1 = [X, 1]``) with the per-row weights
-    ``w_i = s_i (dmu/deta)^2 / V(mu)`` replaced by their mean, plus the penalty's Hessian. At the
-    usual starting point (zero coefficients, no offset) every row has the same mean, so this is
-    the exact Hessian there. The Gram of ``X`` depends on ``X`` alone, so under ``vmap`` over
-    neurons sharing ``X`` it is computed once for all of them.
-    """
+def _fisher_weights(params, args: _Args) -> Float[Array, " n"]:
+    """Per-row Fisher weights ``s_i (dmu/deta)^2 / V(mu)`` (normalised row weights ``s``)."""
     coef, intercept = params
-    n, p = args.X.shape
     eta = args.X @ _masked(coef, args) + intercept + args.offset
     link, observation = args.observation.link, args.observation
     fisher = link.inverse_derivative(eta) ** 2 / observation.variance(link.inverse(eta))
-    mean_fisher = jnp.sum(args.weights * jnp.where(jnp.isfinite(fisher), fisher, 0.0))
-    gram = args.X.T @ args.X / n
-    column_means = jnp.sum(args.X, axis=0) / n
+    return args.weights * jnp.where(jnp.isfinite(fisher), fisher, 0.0)
+
+
+def _gram(X, row_scale, low_precision: bool):
+    """``(X * row_scale[:, None])^T (X * row_scale[:, None])``, optionally formed in float32."""
+    dtype = X.dtype
+    if low_precision and jnp.finfo(dtype).bits > 32:
+        X = X.astype(jnp.float32)
+    scaled = X if row_scale is None else X * row_scale.astype(X.dtype)[:, None]
+    return (scaled.T @ scaled).astype(dtype)
+
+
+def _bordered(gram, column_sums, total, args: _Args, coef, with_penalty: bool):
+    """The matrix over ``(coef, intercept)``: ``[[gram, column_sums], [column_sums^T, total]]``
+    with masked features decoupled, plus the penalty's Hessian when the objective has it."""
+    p = gram.shape[0]
     if args.feature_mask is not None:
         mask = args.feature_mask
         gram = gram * jnp.outer(mask, mask) + jnp.diag(1.0 - mask)
-        column_means = column_means * mask
-    top = jnp.concatenate([gram, column_means[:, None]], axis=1)
-    bottom = jnp.concatenate([column_means, jnp.ones((1,), gram.dtype)])[None, :]
-    hessian = mean_fisher * jnp.concatenate([top, bottom], axis=0)
-    penalty = jax.hessian(args.regularizer.penalty)(coef)
-    return hessian.at[:p, :p].add(penalty)
+        column_sums = column_sums * mask
+    top = jnp.concatenate([gram, column_sums[:, None]], axis=1)
+    bottom = jnp.concatenate([column_sums, total[None]])[None, :]
+    matrix = jnp.concatenate([top, bottom], axis=0)
+    if with_penalty:
+        matrix = matrix.at[:p, :p].add(jax.hessian(args.regularizer.penalty)(coef))
+    return matrix
+
+
+def fisher_hessian(params, args: _Args, low_precision: bool, *, with_penalty: bool):
+    """The Fisher information of the mean negative log-likelihood at ``params``,
+    ``X1^T diag(w) X1`` with ``X1 = [X, 1]`` (the exact Hessian for canonical links), plus the
+    penalty's Hessian if ``with_penalty``. The Gram is the cost: ``n p^2`` flops."""
+    w = _fisher_weights(params, args)
+    gram = _gram(args.X, jnp.sqrt(w), low_precision)
+    return _bordered(gram, w @ args.X, jnp.sum(w), args, params[0], with_penalty)
+
+
+def fisher_estimate(params, args: _Args, *, with_penalty: bool):
+    """A cheap estimate of `fisher_hessian`: the row weights replaced by their mean.
+
+    At the usual starting point (zero coefficients, no offset) every row has the same mean, so
+    this is the exact Hessian there. The Gram of ``X`` depends on ``X`` alone, so under ``vmap``
+    over neurons sharing ``X`` it is computed once for all of them (in float32: it only starts
+    L-BFGS's curvature model).
+    """
+    n = args.X.shape[0]
+    mean_fisher = jnp.sum(_fisher_weights(params, args))
+    gram = _gram(args.X, None, True) / n
+    column_means = jnp.ones(n, args.X.dtype) @ args.X / n
+    one = jnp.ones((), gram.dtype)
+    bordered = _bordered(gram, column_means, one, args, params[0], False)
+    if with_penalty:
+        p = gram.shape[0]
+        penalty = jax.hessian(args.regularizer.penalty)(params[0])
+        return (mean_fisher * bordered).at[:p, :p].add(penalty)
+    return mean_fisher * bordered
 
 
 #: Above this many features the Gram (n p^2) and its Cholesky (p^3 per neuron) cost more than
-#: the L-BFGS steps they save, so no curvature estimate is offered.
+#: the L-BFGS steps they save, so no curvature estimate is offered (Newton still factorises).
 MAX_CURVATURE_FEATURES = 1000
-
-
-def _curvature_for(X):
-    return fisher_curvature if X.shape[-1] <= MAX_CURVATURE_FEATURES else None
 
 
 def _prox(params, step, args: _Args):
@@ -167,16 +207,25 @@ def _prox(params, step, args: _Args):
     return args.regularizer.prox(coef, step), intercept
 
 
+def _penalty(params, args: _Args):
+    return args.regularizer.penalty(params[0])
+
+
 def default_solver(regularizer: AbstractRegularizer) -> AbstractSolver:
     """L-BFGS for smooth penalties, proximal gradient (FISTA) for the others."""
     return LBFGS() if regularizer.is_smooth else ProximalGradient()
 
 
-def _problem(solver: AbstractSolver):
-    """The smooth part and the prox a solver minimises."""
-    if solver.handles_nonsmooth:
-        return negative_log_likelihood, _prox
-    return penalised_objective, None
+def _problem(solver: AbstractSolver, n_features: int):
+    """The smooth part, the prox (or ``None``) and the curvature a solver works with."""
+    smooth = not solver.handles_nonsmooth
+    estimate = None
+    if n_features <= MAX_CURVATURE_FEATURES:
+        estimate = functools.partial(fisher_estimate, with_penalty=smooth)
+    curvature = Curvature(functools.partial(fisher_hessian, with_penalty=smooth), estimate)
+    if smooth:
+        return penalised_objective, None, curvature
+    return negative_log_likelihood, NonSmooth(_prox, _penalty), curvature
 
 
 # --- one neuron ---------------------------------------------------------------------------
@@ -229,8 +278,8 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
     args, params, weights, n_excluded = _setup_one(
         glm, X, x_missing, y, sample_weight, offset, feature_mask
     )
-    fn, prox = _problem(solver)
-    solution = iterative_solve(solver, fn, prox, params, args, _curvature_for(X))
+    fn, prox, curvature = _problem(solver, X.shape[-1])
+    solution = iterative_solve(solver, fn, prox, params, args, curvature)
     fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:
@@ -248,15 +297,17 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
 
 def _init_one(glm, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
     args, params, _, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
-    fn, prox = _problem(solver)
-    state = solver.init(fn, prox, params, args, _curvature_for(X))
+    fn, prox, curvature = _problem(solver, X.shape[-1])
+    state = solver.init(fn, prox, params, args, curvature)
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
 def _step_one(glm, state, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
     args, _, weights, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
-    fn, prox = _problem(solver)
-    params, solver_state = solver.step(fn, prox, state.params, state.solver_state, args, True)
+    fn, prox, curvature = _problem(solver, X.shape[-1])
+    params, solver_state = solver.step(
+        fn, prox, state.params, state.solver_state, args, True, curvature
+    )
     fitted, _ = _finish_one(glm, params, args, weights)
     return fitted, StepState(params, solver_state, state.num_steps + 1, state.solver_name)
 

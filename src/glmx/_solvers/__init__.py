@@ -13,7 +13,15 @@ from ._base import (
 from ._base import (
     iterative_solve as iterative_solve,
 )
+from ._base import (
+    Curvature as Curvature,
+)
+from ._base import (
+    NonSmooth as NonSmooth,
+)
 from ._lbfgs import LBFGS as LBFGS
+from ._newton import Newton as Newton
+from ._newton import ProximalNewton as ProximalNewton
 from ._optax import OptaxSolver as OptaxSolver
 from ._proximal import GradientDescent as GradientDescent
 from ._proximal import ProximalGradient as ProximalGradient

@@ -15,8 +15,39 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 Objective = Callable[[Any, Any], Float[Array, ""]]
-Prox = Callable[[Any, Float[Array, ""], Any], Any] | None
-Curvature = Callable[[Any, Any], Float[Array, "d d"]] | None
+
+
+class NonSmooth(eqx.Module):
+    """The non-smooth part ``g`` of an objective: call it as ``prox(x, step, args)`` for
+    ``argmin_z 0.5 ||z - x||^2 + step * g(z)``; ``value(x, args)`` is ``g(x)`` (for solvers
+    that test the decrease of the whole objective, such as `ProximalNewton`)."""
+
+    prox: Callable[[Any, Float[Array, ""], Any], Any]
+    value: Callable[[Any, Any], Float[Array, ""]]
+
+    def __call__(self, x, step, args):
+        return self.prox(x, step, args)
+
+
+class Curvature(eqx.Module):
+    """Second-order information a problem offers its solver, as matrices over
+    ``ravel_pytree(params)``.
+
+    - ``hessian(params, args, low_precision)``: a positive semi-definite matrix equal to (or,
+      for non-canonical links, the expected value of) the Hessian of ``fn`` at ``params``;
+      ``low_precision=True`` allows forming its large products in float32 (a float64 solve then
+      stays exact, since the gradient stays in float64; only the step count may change).
+    - ``estimate(params, args)``: a cheaper positive definite estimate (for GLMs: the Fisher
+      information with its row weights replaced by their mean, so neurons that share ``X``
+      share its Gram), or ``None`` when the problem offers none (then ``estimate`` is not
+      callable).
+    """
+
+    hessian: Callable[[Any, Any, bool], Float[Array, "d d"]]
+    estimate: Callable[[Any, Any], Float[Array, "d d"]] | None
+
+
+Prox = NonSmooth | Callable[[Any, Float[Array, ""], Any], Any] | None
 
 
 class RESULTS(eqx.Enumeration):
@@ -55,24 +86,36 @@ class AbstractSolver(eqx.Module):
 
     @abc.abstractmethod
     def init(
-        self, fn: Objective, prox: Prox, params: Any, args: Any, curvature: Curvature = None
+        self,
+        fn: Objective,
+        prox: Prox,
+        params: Any,
+        args: Any,
+        curvature: "Curvature | None" = None,
     ) -> Any:
         """The solver's state before its first step from ``params``.
 
-        ``curvature``, when given, maps ``(params, args)`` to a positive definite matrix that
-        approximates the Hessian of ``fn`` in ``ravel_pytree(params)`` coordinates; a solver
-        may use it to scale its steps (L-BFGS takes it as its initial inverse-Hessian estimate)
-        or ignore it.
+        ``curvature``, when given, is a `Curvature`: the Hessian of ``fn`` (or an estimate of
+        it) in ``ravel_pytree(params)`` coordinates. A solver may use it (Newton's method
+        factorises it; L-BFGS starts from the estimate) or ignore it.
         """
 
     @abc.abstractmethod
     def step(
-        self, fn: Objective, prox: Prox, params: Any, state: Any, args: Any, fresh: bool
+        self,
+        fn: Objective,
+        prox: Prox,
+        params: Any,
+        state: Any,
+        args: Any,
+        fresh: bool,
+        curvature: "Curvature | None" = None,
     ) -> tuple[Any, Any]:
         """One step: ``(new_params, new_state)``.
 
         ``fresh=True`` says ``fn``/``args`` may differ from the previous step (a new mini-batch),
-        so nothing evaluated on the previous batch may be reused.
+        so nothing evaluated on the previous batch may be reused. ``curvature`` is as in
+        `init`.
         """
 
     @abc.abstractmethod
@@ -122,7 +165,7 @@ def iterative_solve(
     prox: Prox,
     params: Any,
     args: Any,
-    curvature: Curvature = None,
+    curvature: Curvature | None = None,
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
@@ -138,7 +181,7 @@ def iterative_solve(
 
     def body(carry):
         params, state, k = carry
-        params, state = solver.step(fn, prox, params, state, args, fresh=False)
+        params, state = solver.step(fn, prox, params, state, args, False, curvature)
         return params, state, k + 1
 
     params, state, k = jax.lax.while_loop(cond, body, (params, state, jnp.array(0)))

@@ -6,11 +6,9 @@ broadcasts every array its branches close over to the batch axis, so the design 
 copied once per neuron (``n x p x neurons`` memory and time). This implementation uses only
 ``while_loop`` and ``where``, so a vmapped solve keeps one shared ``X``.
 
-The line search starts at step 1 on the L-BFGS direction and halves it until either the Armijo
-condition holds or, once function values no longer resolve the decrease (near the optimum, in
-floating point), the approximate Wolfe conditions of Hager & Zhang hold; they use the gradient,
-which stays informative where the objective's rounding does not. Curvature pairs with
-``s . y <= 0`` are not stored, so the inverse-Hessian estimate stays positive definite.
+The line search (`_linesearch`) starts at step 1 on the L-BFGS direction and backtracks to an
+Armijo or approximate-Wolfe point. Curvature pairs with ``s . y <= 0`` are not stored, so the
+inverse-Hessian estimate stays positive definite.
 """
 
 import equinox as eqx
@@ -20,10 +18,9 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float, Int
 
 from ._base import AbstractSolver
+from ._linesearch import backtracking_search, flat_value_and_grad
+from ._newton import safe_cholesky
 
-_ARMIJO = 1e-4
-_CURVATURE = 0.9
-_MAX_BACKTRACKS = 40
 
 
 class _LBFGSState(eqx.Module):
@@ -101,12 +98,9 @@ class LBFGS(AbstractSolver):
         m, d = self.memory_size, flat.shape[0]
         zeros = jnp.zeros((m, d), flat.dtype)
         factor = None
-        if curvature is not None and self.use_curvature:
-            hessian = curvature(params, args)
-            # A relative jitter keeps the factorisation defined for singular designs.
-            jitter = 1e-10 * jnp.trace(hessian) / d + jnp.finfo(flat.dtype).tiny
-            factor = jnp.linalg.cholesky(hessian + jitter * jnp.eye(d, dtype=flat.dtype))
-            factor = jnp.where(jnp.all(jnp.isfinite(factor)), factor, jnp.eye(d, dtype=flat.dtype))
+        if curvature is not None and curvature.estimate is not None and self.use_curvature:
+            factor, finite = safe_cholesky(curvature.estimate(params, args).astype(flat.dtype))
+            factor = jnp.where(finite, factor, jnp.eye(d, dtype=flat.dtype))
         return _LBFGSState(
             zeros,
             zeros,
@@ -118,46 +112,16 @@ class LBFGS(AbstractSolver):
             factor,
         )
 
-    def step(self, fn, prox, params, state, args, fresh):
+    def step(self, fn, prox, params, state, args, fresh, curvature=None):
         x, unravel = ravel_pytree(params)
-
-        def value_and_grad(v):
-            value, grad = jax.value_and_grad(fn)(unravel(v), args)
-            return value, ravel_pytree(grad)[0]
-
+        value_and_grad = flat_value_and_grad(fn, unravel, args)
         if fresh:  # a new batch: the stored value and gradient belong to the old one
             value, grad = value_and_grad(x)
             state = eqx.tree_at(lambda s: (s.value, s.grad), state, (value, grad))
-        direction = _direction(state, self.memory_size)
-        slope = jnp.dot(state.grad, direction)
-        descent = slope < 0
-        # Not a descent direction (rounding in the pairs): fall back to steepest descent.
-        direction = jnp.where(descent, direction, -state.grad)
-        slope = jnp.where(descent, slope, -jnp.dot(state.grad, state.grad))
         f0 = state.value
-        tiny = 100 * jnp.finfo(x.dtype).eps * jnp.abs(f0)
+        direction = _direction(state, self.memory_size)
+        s, f, g, ok = backtracking_search(value_and_grad, x, f0, state.grad, direction)
 
-        def accepted(t, f, g):
-            armijo = f <= f0 + _ARMIJO * t * slope
-            new_slope = jnp.dot(g, direction)
-            approx_wolfe = (f <= f0 + tiny) & (jnp.abs(new_slope) <= _CURVATURE * -slope)
-            return jnp.isfinite(f) & (armijo | approx_wolfe)
-
-        def cond(carry):
-            _, _, _, ok, count = carry
-            return ~ok & (count < _MAX_BACKTRACKS)
-
-        def body(carry):
-            t, _, _, _, count = carry
-            t = t * 0.5
-            f, g = value_and_grad(x + t * direction)
-            return t, f, g, accepted(t, f, g), count + 1
-
-        t0 = jnp.ones((), x.dtype)
-        f1, g1 = value_and_grad(x + direction)
-        t, f, g, ok, _ = jax.lax.while_loop(cond, body, (t0, f1, g1, accepted(t0, f1, g1), 0))
-
-        s = t * direction
         y = g - state.grad
         sy = jnp.dot(s, y)
         store = ok & (sy > jnp.finfo(x.dtype).eps * jnp.dot(y, y))

@@ -38,7 +38,7 @@ class OptaxSolver(AbstractSolver):
         value, grad = jax.value_and_grad(fn)(params, args)
         return _OptaxState(self.optimizer.init(params), value, grad)
 
-    def step(self, fn, prox, params, state, args, fresh):
+    def step(self, fn, prox, params, state, args, fresh, curvature=None):
         if fresh:
             value, grad = jax.value_and_grad(fn)(params, args)
         else:

@@ -130,7 +130,7 @@ class ProximalGradient(AbstractSolver):
     def init(self, fn, prox, params, args, curvature=None):
         return momentum_init(fn, prox, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh):
+    def step(self, fn, prox, params, state, args, fresh, curvature=None):
         return momentum_step(fn, prox, params, state, args)
 
     def optimality(self, state):
@@ -158,7 +158,7 @@ class GradientDescent(AbstractSolver):
     def init(self, fn, prox, params, args, curvature=None):
         return momentum_init(fn, None, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh):
+    def step(self, fn, prox, params, state, args, fresh, curvature=None):
         return momentum_step(fn, None, params, state, args)
 
     def optimality(self, state):
