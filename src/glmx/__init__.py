@@ -107,10 +107,10 @@ from ._solvers import (
     OptaxSolver as OptaxSolver,
 )
 from ._solvers import (
-    ProximalNewton as ProximalNewton,
+    ProximalGradient as ProximalGradient,
 )
 from ._solvers import (
-    ProximalGradient as ProximalGradient,
+    ProximalNewton as ProximalNewton,
 )
 
 __version__ = importlib.metadata.version("glmx")

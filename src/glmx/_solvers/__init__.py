@@ -5,6 +5,12 @@ from ._base import (
     AbstractSolver as AbstractSolver,
 )
 from ._base import (
+    Curvature as Curvature,
+)
+from ._base import (
+    NonSmooth as NonSmooth,
+)
+from ._base import (
     Solution as Solution,
 )
 from ._base import (
@@ -12,12 +18,6 @@ from ._base import (
 )
 from ._base import (
     iterative_solve as iterative_solve,
-)
-from ._base import (
-    Curvature as Curvature,
-)
-from ._base import (
-    NonSmooth as NonSmooth,
 )
 from ._lbfgs import LBFGS as LBFGS
 from ._newton import Newton as Newton

@@ -22,7 +22,6 @@ from ._linesearch import backtracking_search, flat_value_and_grad
 from ._newton import safe_cholesky
 
 
-
 class _LBFGSState(eqx.Module):
     s_history: Float[Array, "m d"]  # circular buffers of the last m steps and gradient changes
     y_history: Float[Array, "m d"]

@@ -53,6 +53,7 @@ def backtracking_search(value_and_grad, x, value, grad, direction):
 
 def flat_value_and_grad(fn, unravel, args):
     """``v -> (fn(unravel(v), args), flat gradient)``."""
+
     def value_and_grad(v):
         value, grad = jax.value_and_grad(fn)(unravel(v), args)
         return value, ravel_pytree(grad)[0]

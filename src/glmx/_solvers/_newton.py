@@ -124,7 +124,8 @@ def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
 
     def body(carry):
         z, anchor, momentum, _, k = carry
-        new = _prox_flat(prox, unravel, anchor - model_grad(anchor) / lipschitz, 1 / lipschitz, args)
+        moved = anchor - model_grad(anchor) / lipschitz
+        new = _prox_flat(prox, unravel, moved, 1 / lipschitz, args)
         residual = lipschitz * jnp.max(jnp.abs(new - anchor), initial=0.0)
         restart = jnp.dot(anchor - new, new - z) > 0
         next_momentum = jnp.where(restart, 1.0, (1 + jnp.sqrt(1 + 4 * momentum**2)) / 2)
@@ -203,8 +204,8 @@ class ProximalNewton(AbstractSolver):
             return f + penalty(unravel(v), args)
 
         start = whole(x, state.value)
-        predicted = jnp.dot(state.grad, direction) + penalty(unravel(z), args) - penalty(
-            unravel(x), args
+        predicted = (
+            jnp.dot(state.grad, direction) + penalty(unravel(z), args) - penalty(unravel(x), args)
         )
         tiny = 100 * jnp.finfo(x.dtype).eps * jnp.abs(start)
 
@@ -226,9 +227,7 @@ class ProximalNewton(AbstractSolver):
 
         t0 = jnp.ones((), x.dtype)
         f1, g1 = value_and_grad(z)
-        t, f, g, ok, _ = jax.lax.while_loop(
-            cond, body, (t0, f1, g1, accepted(t0, whole(z, f1)), 0)
-        )
+        t, f, g, ok, _ = jax.lax.while_loop(cond, body, (t0, f1, g1, accepted(t0, whole(z, f1)), 0))
         new_x = jnp.where(ok, x + t * direction, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),
