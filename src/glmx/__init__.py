@@ -112,5 +112,8 @@ from ._solvers import (
 from ._solvers import (
     ProximalNewton as ProximalNewton,
 )
+from ._solvers import (
+    SVRG as SVRG,
+)
 
 __version__ = importlib.metadata.version("glmx")

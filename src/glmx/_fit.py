@@ -117,6 +117,20 @@ class _Args(eqx.Module):
     # -mean of the log-likelihood's parameter-free part (e.g. log y!), computed once per fit.
     constant: Float[Array, ""]
 
+    @property
+    def n_rows(self) -> int:
+        return self.X.shape[0]
+
+    def take_rows(self, index: Int[Array, " b"]) -> "_Args":
+        """The objective on the rows ``index``, reweighted so that it estimates the full one
+        without bias when the rows are drawn uniformly (for stochastic solvers)."""
+        scale = self.X.shape[0] / index.shape[0]
+        return eqx.tree_at(
+            lambda a: (a.X, a.y, a.weights, a.offset),
+            self,
+            (self.X[index], self.y[index], self.weights[index] * scale, self.offset[index]),
+        )
+
 
 def _masked(coef, args: _Args):
     return coef if args.feature_mask is None else coef * args.feature_mask

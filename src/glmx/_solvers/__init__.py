@@ -25,3 +25,4 @@ from ._newton import ProximalNewton as ProximalNewton
 from ._optax import OptaxSolver as OptaxSolver
 from ._proximal import GradientDescent as GradientDescent
 from ._proximal import ProximalGradient as ProximalGradient
+from ._svrg import SVRG as SVRG
