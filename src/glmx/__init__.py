@@ -24,6 +24,9 @@ from ._fit import (
     StepState as StepState,
 )
 from ._fit import (
+    default_solver as default_solver,
+)
+from ._fit import (
     fit as fit,
 )
 from ._fit import (

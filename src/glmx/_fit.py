@@ -32,6 +32,7 @@ from ._solvers import (
     Curvature,
     NonSmooth,
     ProximalGradient,
+    ProximalNewton,
     iterative_solve,
 )
 from ._validate import check_solver, in_graph_checks, prepare
@@ -225,9 +226,25 @@ def _penalty(params, args: _Args):
     return args.regularizer.penalty(params[0])
 
 
-def default_solver(regularizer: AbstractRegularizer) -> AbstractSolver:
-    """L-BFGS for smooth penalties, proximal gradient (FISTA) for the others."""
-    return LBFGS() if regularizer.is_smooth else ProximalGradient()
+#: Above this many features a Hessian (``n p^2`` to form, ``p^3`` to factorise) per outer step
+#: costs more than the first-order steps it saves, so the automatic choice is first order.
+MAX_NEWTON_FEATURES = 1000
+
+
+def default_solver(regularizer: AbstractRegularizer, n_features: int) -> AbstractSolver:
+    """The solver `fit` uses when none is given (documented in docs/solvers.md):
+
+    - smooth penalties (`UnRegularized`, `Ridge`): `LBFGS`, started from the Fisher
+      information at the first iterate when there are at most 1,000 features. It needs one
+      Gram of ``X`` in all, shared by the neurons of a population, where Newton needs one per
+      step and per neuron;
+    - other penalties: `ProximalNewton` up to 1,000 features, `ProximalGradient` above.
+    """
+    if regularizer.is_smooth:
+        return LBFGS()
+    if n_features <= MAX_NEWTON_FEATURES:
+        return ProximalNewton()
+    return ProximalGradient()
 
 
 def _problem(solver: AbstractSolver, n_features: int):
@@ -245,7 +262,35 @@ def _problem(solver: AbstractSolver, n_features: int):
 # --- one neuron ---------------------------------------------------------------------------
 
 
-def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask):
+#: Counts below this are looked up in a table of the likelihood's constant term (e.g. log y!).
+COUNT_TABLE_SIZE = 1024
+
+
+def _small_counts(y) -> Array:
+    """Whether every ``y`` (NaN aside) is an integer in ``[0, COUNT_TABLE_SIZE)``. Computed
+    over all neurons at once, outside any ``vmap``, so that `_constant_terms` branches on it
+    with a real ``lax.cond``, not a select that would evaluate both sides."""
+    whole = (y == jnp.floor(y)) & (y >= 0) & (y < COUNT_TABLE_SIZE)
+    return jnp.all(whole | jnp.isnan(y))
+
+
+def _constant_terms(observation: AbstractObservation, y, small_counts) -> Array:
+    """``observation.constant_log_likelihood(y)``; for small integer counts, gathered from a
+    table of its values at ``0 .. COUNT_TABLE_SIZE - 1`` (``lgamma`` over every entry of a large
+    population's ``Y`` is a noticeable share of a fit)."""
+
+    def table_lookup(y):
+        table = observation.constant_log_likelihood(jnp.arange(COUNT_TABLE_SIZE, dtype=y.dtype))
+        index = jnp.clip(jnp.nan_to_num(y), 0, COUNT_TABLE_SIZE - 1).astype(jnp.int32)
+        return table[index]
+
+    def direct(y):
+        return observation.constant_log_likelihood(y)
+
+    return jax.lax.cond(small_counts, table_lookup, direct, y)
+
+
+def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, small_counts):
     """The objective's arguments on clean data, the starting parameters, the row weights and
     the number of rows left out."""
     missing = x_missing | jnp.isnan(y)
@@ -253,7 +298,7 @@ def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask):
     weights = jnp.where(missing, 0.0, sample_weight)
     total_weight = jnp.sum(weights)
     weights_normalised = weights / total_weight
-    constant = -jnp.sum(weights_normalised * glm.observation.constant_log_likelihood(y))
+    constant = -jnp.sum(weights_normalised * _constant_terms(glm.observation, y, small_counts))
     args = _Args(
         X,
         y,
@@ -288,11 +333,9 @@ def _finish_one(glm: GLM, params, args: _Args, weights):
     return fitted, dof_resid
 
 
-def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
-    args, params, weights, n_excluded = _setup_one(
-        glm, X, x_missing, y, sample_weight, offset, feature_mask
-    )
-    fn, prox, curvature = _problem(solver, X.shape[-1])
+def _solve_one(glm: GLM, *data, solver):
+    args, params, weights, n_excluded = _setup_one(glm, *data)
+    fn, prox, curvature = _problem(solver, args.X.shape[-1])
     solution = iterative_solve(solver, fn, prox, params, args, curvature)
     fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
@@ -309,16 +352,16 @@ def _solve_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, *
     return fitted, result
 
 
-def _init_one(glm, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
-    args, params, _, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
-    fn, prox, curvature = _problem(solver, X.shape[-1])
+def _init_one(glm, *data, solver):
+    args, params, _, _ = _setup_one(glm, *data)
+    fn, prox, curvature = _problem(solver, args.X.shape[-1])
     state = solver.init(fn, prox, params, args, curvature)
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
-def _step_one(glm, state, X, x_missing, y, sample_weight, offset, feature_mask, *, solver):
-    args, _, weights, _ = _setup_one(glm, X, x_missing, y, sample_weight, offset, feature_mask)
-    fn, prox, curvature = _problem(solver, X.shape[-1])
+def _step_one(glm, state, *data, solver):
+    args, _, weights, _ = _setup_one(glm, *data)
+    fn, prox, curvature = _problem(solver, args.X.shape[-1])
     params, solver_state = solver.step(
         fn, prox, state.params, state.solver_state, args, True, curvature
     )
@@ -352,12 +395,14 @@ def _per_neuron(fn, glm: GLM, data: _Data, *leading, leading_axes=()):
     """``fn(glm, *leading, X, x_missing, y, weights, offset, mask)``, vmapped over neurons for a
     population (``data.axes`` set), plainly for a single GLM."""
     X, x_missing = _clean_design(data.X)
+    small_counts = _small_counts(data.y)
     series = (X, x_missing, data.y, data.sample_weight, data.offset, data.feature_mask)
+    series = (*series, small_counts)
     if data.axes is None:
         return fn(glm, *leading, *series)
     batched, static = split_batched(glm)
     x_axis, y_axis, w_axis, o_axis, m_axis = data.axes
-    in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis)
+    in_axes = (0, *leading_axes, x_axis, x_axis, y_axis, w_axis, o_axis, m_axis, None)
     args = (batched, *leading, *series)
     n_neurons = data.y.shape[1]
     chunk = neuron_chunk_size(data.X.shape[-2], n_neurons, data.y.dtype)
@@ -456,15 +501,18 @@ def _checked(model, X, y, solver, sample_weight, offset, strip_params=False):
         raise TypeError(
             f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
         )
-    solver = default_solver(model.regularizer) if solver is None else solver
     if strip_params:
         model = _rebuild(model, _without_params(_glm_of(model)))
-    check_solver(model, solver)
+    if solver is not None:
+        check_solver(model, solver)
     inputs = prepare(model, X, y, sample_weight, offset)
     dtype = inputs.y.dtype
     population = isinstance(model, PopulationGLM)
+    design = ravel_design(inputs.X)
+    if solver is None:
+        solver = default_solver(model.regularizer, design.shape[-1])
     data = _Data(
-        X=ravel_design(inputs.X),
+        X=design,
         y=inputs.y,
         sample_weight=inputs.sample_weight,
         offset=inputs.offset,
@@ -526,8 +574,8 @@ def fit(
       ``(neurons, n, p)``. Rows with NaN are left out.
     - ``y``: observations ``(n,)`` in the family's support, or ``(n, neurons)`` for a
       population; NaN entries are left out.
-    - ``solver``: a solver module; default `LBFGS()` for smooth regularizers and
-      `ProximalGradient()` otherwise.
+    - ``solver``: a solver module; by default `default_solver` picks one from the penalty and
+      the number of features (`LBFGS` for smooth penalties, `ProximalNewton` for the others).
     - ``sample_weight``: ``(n,)`` non-negative frequency weights (default 1), or ``(n, neurons)``.
     - ``offset``: ``(n,)`` added to the linear predictor (e.g. log exposure), or ``(n, neurons)``.
 
