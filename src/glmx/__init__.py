@@ -98,6 +98,9 @@ from ._solvers import (
     RESULTS as RESULTS,
 )
 from ._solvers import (
+    SVRG as SVRG,
+)
+from ._solvers import (
     AbstractSolver as AbstractSolver,
 )
 from ._solvers import (
@@ -114,9 +117,6 @@ from ._solvers import (
 )
 from ._solvers import (
     ProximalNewton as ProximalNewton,
-)
-from ._solvers import (
-    SVRG as SVRG,
 )
 
 __version__ = importlib.metadata.version("glmx")

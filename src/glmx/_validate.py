@@ -267,10 +267,34 @@ def value_problems(observation, regularizer, X_blocks, y, sample_weight, offset)
     return problems
 
 
+@eqx.filter_jit
+def _any_problem(observation, regularizer, blocks, y, sample_weight, offset):
+    """Whether any value check fails, and the row-coverage facts, in one compiled pass."""
+    problems = value_problems(observation, regularizer, blocks, y, sample_weight, offset)
+    failed = jnp.stack([jnp.any(bad) for _, bad, _, _ in problems])
+    missing = _missing([b for _, b in blocks], y)
+    w = sample_weight[:, None] if missing.ndim == 2 and sample_weight.ndim == 1 else sample_weight
+    all_missing = jnp.all(missing)
+    no_weight = ~jnp.any(~missing & (w > 0))
+    return jnp.any(failed), all_missing, no_weight
+
+
 def _host_value_checks(model: GLM | PopulationGLM, X, y, sample_weight, offset) -> None:
     blocks = [(f"X[{k!r}]", v) for k, v in X.items()] if isinstance(X, dict) else [("X", X)]
+    args = (model.observation, model.regularizer, blocks, y, sample_weight, offset)
+    failed, all_missing, no_weight = (bool(v) for v in _any_problem(*args))
+    if failed:
+        _raise_first_problem(*args)
+    if all_missing:
+        raise ValueError("every row has a NaN in X or y; nothing is left to fit.")
+    if no_weight:
+        raise ValueError("sample_weight is zero on every row without NaN; nothing is left to fit.")
+
+
+def _raise_first_problem(observation, regularizer, blocks, y, sample_weight, offset) -> None:
+    """Eagerly find the first failing check and raise its message (the error path only)."""
     for label, bad, message, values in value_problems(
-        model.observation, model.regularizer, blocks, y, sample_weight, offset
+        observation, regularizer, blocks, y, sample_weight, offset
     ):
         if not bool(jnp.any(bad)):
             continue
@@ -279,13 +303,6 @@ def _host_value_checks(model: GLM | PopulationGLM, X, y, sample_weight, offset) 
         bad, values = np.asarray(bad), np.asarray(values)
         first = tuple(np.argwhere(bad)[0])
         raise ValueError(f"{message}, but {label}{_first_bad(bad)} is {values[first]}.")
-    missing = np.asarray(_missing([b for _, b in blocks], y))
-    if missing.all():
-        raise ValueError("every row has a NaN in X or y; nothing is left to fit.")
-    w = np.asarray(sample_weight)
-    w = np.broadcast_to(w[:, None] if missing.ndim == 2 and w.ndim == 1 else w, missing.shape)
-    if not (w[~missing] > 0).any():
-        raise ValueError("sample_weight is zero on every row without NaN; nothing is left to fit.")
 
 
 def _show(value) -> str:
