@@ -36,6 +36,27 @@ def _as_real_array(value, name: str):
     return array
 
 
+#: XLA's CPU client takes a NumPy buffer without copying when it is aligned to this many bytes.
+_ALIGNMENT = 64
+
+
+def host_to_jax(array: np.ndarray, dtype) -> jax.Array:
+    """``array`` as a JAX array of ``dtype``, through a private aligned NumPy copy.
+
+    ``jnp.asarray`` on a large NumPy array copies it at a fraction of memory bandwidth (about
+    170 ms for 160 MB here); NumPy's own copy into a 64-byte aligned buffer, which the CPU
+    client then adopts without copying, takes about 40 ms. The copy is private, so later
+    changes to the caller's array cannot reach a computation still running on it. On other
+    backends this is an ordinary transfer.
+    """
+    dtype = np.dtype(dtype)
+    raw = np.empty(array.size * dtype.itemsize + _ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % _ALIGNMENT
+    out = raw[start : start + array.size * dtype.itemsize].view(dtype).reshape(array.shape)
+    np.copyto(out, array, casting="unsafe")
+    return jax.device_put(out)
+
+
 def _design_blocks(X):
     if isinstance(X, dict):
         if not X:
@@ -186,6 +207,8 @@ def prepare(model, X, y, sample_weight=None, offset=None) -> Inputs:
     dtype = jax.dtypes.canonicalize_dtype(dtype)
 
     def cast(a):
+        if isinstance(a, np.ndarray):
+            return host_to_jax(a, dtype)
         return jnp.asarray(a, dtype)
 
     X = {k: cast(v) for k, v in blocks.items()} if isinstance(blocks, dict) else cast(blocks)
