@@ -37,7 +37,7 @@ def backtracking_search(value_and_grad, x, value, grad, direction):
 
     def cond(carry):
         _, _, _, ok, count = carry
-        return ~ok & (count < _MAX_BACKTRACKS)
+        return ~ok & (count <= _MAX_BACKTRACKS)
 
     def body(carry):
         t, _, _, _, count = carry
@@ -45,9 +45,10 @@ def backtracking_search(value_and_grad, x, value, grad, direction):
         f, g = value_and_grad(x + t * direction)
         return t, f, g, accepted(t, f, g), count + 1
 
-    t0 = jnp.ones((), x.dtype)
-    f1, g1 = value_and_grad(x + direction)
-    t, f, g, ok, _ = jax.lax.while_loop(cond, body, (t0, f1, g1, accepted(t0, f1, g1), 0))
+    # The first pass of the loop tries step 1; the objective appears once in the graph, which
+    # keeps compilation short.
+    start = (jnp.asarray(2.0, x.dtype), value, grad, jnp.array(False), 0)
+    t, f, g, ok, _ = jax.lax.while_loop(cond, body, start)
     return t * direction, f, g, ok
 
 

@@ -217,7 +217,7 @@ class ProximalNewton(AbstractSolver):
 
         def cond(carry):
             *_, ok, count = carry
-            return ~ok & (count < _MAX_BACKTRACKS)
+            return ~ok & (count <= _MAX_BACKTRACKS)
 
         def body(carry):
             t, _, _, _, count = carry
@@ -225,9 +225,10 @@ class ProximalNewton(AbstractSolver):
             f, g = value_and_grad(x + t * direction)
             return t, f, g, accepted(t, whole(x + t * direction, f)), count + 1
 
-        t0 = jnp.ones((), x.dtype)
-        f1, g1 = value_and_grad(z)
-        t, f, g, ok, _ = jax.lax.while_loop(cond, body, (t0, f1, g1, accepted(t0, whole(z, f1)), 0))
+        # The first pass tries the full step to the model's minimiser; the objective then
+        # appears once in the graph, which keeps compilation short.
+        initial = (jnp.asarray(2.0, x.dtype), state.value, state.grad, jnp.array(False), 0)
+        t, f, g, ok, _ = jax.lax.while_loop(cond, body, initial)
         new_x = jnp.where(ok, x + t * direction, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),
