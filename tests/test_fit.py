@@ -316,3 +316,15 @@ def test_curvature_start_is_used_below_the_feature_limit_only(monkeypatch):
     without, r2 = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, glmx.LBFGS(tol=1e-11, max_steps=999))
     np.testing.assert_allclose(_params(without), _params(with_curvature), rtol=1e-7)
     assert int(r1.num_steps) < int(r2.num_steps)
+
+
+@pytest.mark.parametrize("offset", [0.0, 8.0], ids=["small-counts-table", "large-counts-lgamma"])
+def test_objective_constant_from_table_and_from_lgamma(offset):
+    """Counts below 1,024 take log y! from a table, larger ones from lgamma: both give the
+    documented objective."""
+    X, _, _, _ = simulate("poisson")
+    rng = np.random.default_rng(4)
+    y = rng.poisson(np.exp(X @ np.array([0.3, -0.2, 0.1, 0.0]) + offset)).astype(float)
+    assert (y.max() >= 1024) == (offset > 0)
+    model, result = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, TIGHT)
+    np.testing.assert_allclose(result.objective, -model.log_likelihood(X, y), rtol=1e-12)
