@@ -304,7 +304,13 @@ def _any_problem(observation, regularizer, blocks, y, sample_weight, offset):
 
 def _host_value_checks(model: GLM | PopulationGLM, X, y, sample_weight, offset) -> None:
     blocks = [(f"X[{k!r}]", v) for k, v in X.items()] if isinstance(X, dict) else [("X", X)]
-    args = (model.observation, model.regularizer, blocks, y, sample_weight, offset)
+    # Hyperparameters in the data's dtype and strongly typed, as the compiled fit sees them:
+    # otherwise Ridge(0.1) and a fitted model's Ridge would compile the checks twice.
+    observation, regularizer = (
+        jax.tree.map(lambda x: jnp.asarray(x, y.dtype) if eqx.is_inexact_array(x) else x, m)
+        for m in (model.observation, model.regularizer)
+    )
+    args = (observation, regularizer, blocks, y, sample_weight, offset)
     failed, all_missing, no_weight = (bool(v) for v in _any_problem(*args))
     if failed:
         _raise_first_problem(*args)
