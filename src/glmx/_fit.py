@@ -200,16 +200,10 @@ def fisher_estimate(params, args: _Args, *, with_penalty: bool):
     L-BFGS's curvature model).
     """
     n = args.X.shape[0]
-    mean_fisher = jnp.sum(_fisher_weights(params, args))
-    gram = _gram(args.X, None, True) / n
-    column_means = jnp.ones(n, args.X.dtype) @ args.X / n
-    one = jnp.ones((), gram.dtype)
-    bordered = _bordered(gram, column_means, one, args, params[0], False)
-    if with_penalty:
-        p = gram.shape[0]
-        penalty = jax.hessian(args.regularizer.penalty)(params[0])
-        return (mean_fisher * bordered).at[:p, :p].add(penalty)
-    return mean_fisher * bordered
+    per_row = jnp.sum(_fisher_weights(params, args)) / n  # the mean weight, over n rows
+    gram = per_row * _gram(args.X, None, True)
+    column_sums = per_row * (jnp.ones(n, args.X.dtype) @ args.X)
+    return _bordered(gram, column_sums, n * per_row, args, params[0], with_penalty)
 
 
 #: Above this many features the Gram (n p^2) and its Cholesky (p^3 per neuron) cost more than

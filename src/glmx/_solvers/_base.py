@@ -69,6 +69,11 @@ def default_tol(dtype) -> float:
     return 1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-4
 
 
+def resolved_tol(solver, dtype) -> float:
+    """The solver's ``tol``, or `default_tol` of ``dtype`` when it is ``None``."""
+    return default_tol(dtype) if solver.tol is None else solver.tol
+
+
 class AbstractSolver(eqx.Module):
     """Base class of solvers: an ``init`` / ``step`` pair with an explicit state.
 
@@ -146,7 +151,7 @@ def status_of(
     solver: AbstractSolver, state: Any, dtype, done_steps: Int[Array, ""]
 ) -> tuple[RESULTS, Bool[Array, ""]]:
     """The status implied by ``state`` and whether the loop should stop."""
-    tol = default_tol(dtype) if solver.tol is None else solver.tol
+    tol = resolved_tol(solver, dtype)
     optimality = solver.optimality(state)
     bad = ~(jnp.isfinite(solver.value(state)) & ~jnp.isnan(optimality))
     converged = optimality <= tol

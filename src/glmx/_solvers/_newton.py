@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
-from ._base import AbstractSolver, default_tol
+from ._base import AbstractSolver, resolved_tol
 from ._linesearch import backtracking_search, flat_value_and_grad
 
 _SUFFICIENT_DECREASE = 1e-4
@@ -103,9 +103,12 @@ def _prox_flat(prox, unravel, v, step, args):
     return ravel_pytree(prox(unravel(v), step, args))[0]
 
 
-def _mapping_norm(prox, unravel, x, grad, args):
-    """``||x - prox(x - grad, 1)||_inf``: zero exactly at a minimiser of ``fn + g``."""
-    return jnp.max(jnp.abs(x - _prox_flat(prox, unravel, x - grad, 1.0, args)), initial=0.0)
+def mapping_norm(prox, unravel, x, grad, args):
+    """``||x - prox(x - grad, 1)||_inf`` (the gradient's inf-norm when ``prox`` is ``None``):
+    zero exactly at a minimiser of ``fn + g``."""
+    moved = x - grad
+    point = moved if prox is None else _prox_flat(prox, unravel, moved, 1.0, args)
+    return jnp.max(jnp.abs(x - point), initial=0.0)
 
 
 def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
@@ -164,24 +167,17 @@ class ProximalNewton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = True
 
-    def _optimality(self, prox, unravel, x, grad, args):
-        if prox is None:
-            return jnp.max(jnp.abs(grad), initial=0.0)
-        return _mapping_norm(prox, unravel, x, grad, args)
-
     def init(self, fn, prox, params, args, curvature=None):
         x, unravel = ravel_pytree(params)
         value, grad = flat_value_and_grad(fn, unravel, args)(x)
-        return _ProximalNewtonState(value, grad, self._optimality(prox, unravel, x, grad, args))
+        return _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
 
     def step(self, fn, prox, params, state, args, fresh, curvature=None):
         x, unravel = ravel_pytree(params)
         value_and_grad = flat_value_and_grad(fn, unravel, args)
         if fresh:
             value, grad = value_and_grad(x)
-            state = _ProximalNewtonState(
-                value, grad, self._optimality(prox, unravel, x, grad, args)
-            )
+            state = _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
         if prox is None:
             prox_fn, penalty = (lambda v, step, args: v), (lambda v, args: jnp.zeros((), x.dtype))
         else:
@@ -193,7 +189,7 @@ class ProximalNewton(AbstractSolver):
                 )
         hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
         opt = state.optimality
-        tol = self._tol(x.dtype)
+        tol = resolved_tol(self, x.dtype)
         inner_tol = jnp.maximum(0.01 * tol, 0.1 * opt * jnp.minimum(1.0, jnp.sqrt(opt)))
         z = _minimise_model(
             prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
@@ -233,12 +229,9 @@ class ProximalNewton(AbstractSolver):
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),
             jnp.where(ok, g, state.grad),
-            jnp.where(ok, self._optimality(prox, unravel, new_x, g, args), state.optimality),
+            jnp.where(ok, mapping_norm(prox, unravel, new_x, g, args), state.optimality),
         )
         return unravel(new_x), new_state
-
-    def _tol(self, dtype):
-        return default_tol(dtype) if self.tol is None else self.tol
 
     def optimality(self, state):
         return state.optimality

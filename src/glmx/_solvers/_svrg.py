@@ -25,6 +25,7 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ._base import AbstractSolver
+from ._newton import mapping_norm
 
 _POWER_ITERATIONS = 20
 
@@ -105,12 +106,6 @@ class SVRG(AbstractSolver):
         size = min(self.batch_size, args.n_rows)
         return args.take_rows(jax.random.randint(key, (size,), 0, args.n_rows))
 
-    @staticmethod
-    def _mapping(prox, unravel, x, grad, args):
-        moved = x - grad
-        point = moved if prox is None else ravel_pytree(prox(unravel(moved), 1.0, args))[0]
-        return jnp.max(jnp.abs(x - point), initial=0.0)
-
     def init(self, fn, prox, params, args, curvature=None):
         x, unravel = ravel_pytree(params)
         key, rate_key, batch_key = jax.random.split(jax.random.key(self.seed), 3)
@@ -126,7 +121,7 @@ class SVRG(AbstractSolver):
             learning_rate=self._rate(fn, unravel, x, batch, rate_key),
             key=key,
             value=value,
-            optimality=self._mapping(prox, unravel, x, mu, args),
+            optimality=mapping_norm(prox, unravel, x, mu, args),
         )
 
     def _update(self, fn, prox, unravel, x, snapshot, mu, rate, batch):
@@ -160,29 +155,17 @@ class SVRG(AbstractSolver):
         mu = ravel_pytree(grad)[0]
         ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(mu))
         rate = self._rate(fn, unravel, x, self._random_batch(args, rate_key), rate_key)
-        new_state = eqx.tree_at(
-            lambda s: (s.snapshot, s.mu, s.key, s.value, s.optimality, s.learning_rate),
+        # A diverging epoch keeps the snapshot and halves the step.
+        accepted = eqx.tree_at(
+            lambda s: (s.snapshot, s.mu, s.value, s.optimality, s.learning_rate),
             state,
-            (
-                x,
-                mu,
-                key,
-                value,
-                self._mapping(prox, unravel, x, mu, args),
-                # A diverging epoch halves the step and restarts from the snapshot.
-                jnp.where(ok, rate, state.learning_rate / 2),
-            ),
+            (x, mu, value, mapping_norm(prox, unravel, x, mu, args), rate),
         )
-        new_state = eqx.tree_at(
-            lambda s: (s.snapshot, s.mu, s.value, s.optimality),
-            new_state,
-            (
-                jnp.where(ok, x, state.snapshot),
-                jnp.where(ok, mu, state.mu),
-                jnp.where(ok, value, state.value),
-                jnp.where(ok, new_state.optimality, state.optimality),
-            ),
+        rejected = eqx.tree_at(lambda s: s.learning_rate, state, state.learning_rate / 2)
+        new_state = jax.tree.map(
+            lambda a, b: a if a is b else jnp.where(ok, a, b), accepted, rejected
         )
+        new_state = eqx.tree_at(lambda s: s.key, new_state, key)
         return unravel(new_state.snapshot), new_state
 
     def _streamed_step(self, fn, prox, unravel, x, state, batch):
@@ -202,7 +185,7 @@ class SVRG(AbstractSolver):
         snapshot = jnp.where(updating & end_of_pass, new_x, state.snapshot)
         optimality = jnp.where(
             ~updating & end_of_pass,
-            self._mapping(prox, unravel, state.snapshot, accumulated / count, batch),
+            mapping_norm(prox, unravel, state.snapshot, accumulated / count, batch),
             state.optimality,
         )
         new_state = _SVRGState(
