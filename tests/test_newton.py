@@ -82,3 +82,40 @@ def test_low_precision_hessian_gives_the_same_solution():
     exact, r2 = glmx.fit(model, X, y, glmx.Newton(tol=1e-11, low_precision_hessian=False))
     np.testing.assert_allclose(flat_params(fast), flat_params(exact), rtol=1e-9, atol=1e-12)
     assert abs(int(r1.num_steps) - int(r2.num_steps)) <= 2
+
+
+def test_default_solver_rule_and_its_use_by_fit():
+    assert isinstance(glmx.default_solver(glmx.Ridge(0.1), 50), glmx.LBFGS)
+    assert isinstance(glmx.default_solver(glmx.UnRegularized(), 5000), glmx.LBFGS)
+    assert isinstance(glmx.default_solver(glmx.Lasso(0.1), 1000), glmx.ProximalNewton)
+    assert isinstance(glmx.default_solver(glmx.Lasso(0.1), 1001), glmx.ProximalGradient)
+    X, y, _, _ = simulate("poisson")
+    model = glmx.GLM(glmx.Poisson(), glmx.Lasso(0.02))
+    state = glmx.init_state(model, X, y)
+    assert state.solver_name == "ProximalNewton"
+    default, _ = glmx.fit(model, X, y)
+    explicit, _ = glmx.fit(model, X, y, glmx.ProximalNewton())
+    np.testing.assert_array_equal(flat_params(default), flat_params(explicit))
+
+
+def test_bad_solver_configuration_and_arguments():
+    # Without the test-time annotation checker, glmx's own message; with it, the checker's.
+    with pytest.raises(TypeError, match=r"(?s)regularizer.*'ridge'"):
+        glmx.default_solver("ridge", 10)
+    with pytest.raises(ValueError, match=r"SVRG's batch_size must be an integer >= 1, got 0"):
+        glmx.SVRG(batch_size=0)
+    with pytest.raises(ValueError, match=r"SVRG's epoch_length must be None or an integer"):
+        glmx.SVRG(epoch_length=0)
+    with pytest.raises(ValueError, match=r"SVRG's learning_rate must be None or positive"):
+        glmx.SVRG(learning_rate=-1.0)
+
+
+def test_proximal_newton_needs_the_penalty_value():
+    def fn(params, args):
+        return 0.5 * jnp.sum((params - 1.0) ** 2)
+
+    def plain_prox(x, step, args):  # a prox without the penalty's value
+        return jnp.sign(x) * jnp.maximum(jnp.abs(x) - step, 0.0)
+
+    with pytest.raises(TypeError, match=r"ProximalNewton needs the penalty's value"):
+        iterative_solve(glmx.ProximalNewton(), fn, plain_prox, jnp.zeros(2), None)

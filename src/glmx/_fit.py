@@ -234,6 +234,10 @@ def default_solver(regularizer: AbstractRegularizer, n_features: int) -> Abstrac
       step and per neuron;
     - other penalties: `ProximalNewton` up to 1,000 features, `ProximalGradient` above.
     """
+    if not isinstance(regularizer, AbstractRegularizer):
+        raise TypeError(
+            f"regularizer must be a glmx regularizer (e.g. glmx.Ridge(0.1)), got {regularizer!r}."
+        )
     if regularizer.is_smooth:
         return LBFGS()
     if n_features <= MAX_NEWTON_FEATURES:

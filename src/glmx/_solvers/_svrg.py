@@ -97,6 +97,22 @@ class SVRG(AbstractSolver):
     seed: int = 0
     handles_nonsmooth = True
 
+    def __check_init__(self):
+        for name in ("batch_size", "batches_per_epoch", "max_steps"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"SVRG's {name} must be an integer >= 1, got {value!r}.")
+        if self.epoch_length is not None and not (
+            isinstance(self.epoch_length, int) and self.epoch_length >= 1
+        ):
+            raise ValueError(
+                f"SVRG's epoch_length must be None or an integer >= 1, got {self.epoch_length!r}."
+            )
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(
+                f"SVRG's learning_rate must be None or positive, got {self.learning_rate!r}."
+            )
+
     def _rate(self, fn, unravel, x, args, key):
         if self.learning_rate is not None:
             return jnp.asarray(self.learning_rate, x.dtype)
