@@ -6,6 +6,8 @@ know nothing of GLMs.
 """
 
 import abc
+import contextlib
+import contextvars
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -164,6 +166,35 @@ def status_of(
     return status, stop
 
 
+# Which loop `while_loop` builds while a solve is being traced. Reverse-mode autodiff cannot go
+# through ``lax.while_loop``; `unrolled_loops` switches every loop of the solve being traced
+# (the outer one and the solvers' inner searches) to a bounded loop that it can go through.
+# Only read at trace time, and only inside `unrolled_loops`, so it cannot leak between fits.
+_LOOP_KIND: contextvars.ContextVar[str] = contextvars.ContextVar("glmx_loop_kind", default="lax")
+
+
+@contextlib.contextmanager
+def unrolled_loops():
+    """While tracing inside this block, `while_loop` builds reverse-differentiable loops."""
+    token = _LOOP_KIND.set("bounded")
+    try:
+        yield
+    finally:
+        _LOOP_KIND.reset(token)
+
+
+def while_loop(cond, body, init, *, max_steps: int):
+    """``lax.while_loop(cond, body, init)`` for a loop that never runs more than ``max_steps``
+    times (its ``cond`` must enforce that). Inside `unrolled_loops` it is a bounded loop that
+    both forward- and reverse-mode autodiff go through, at the cost of memory per step.
+
+    Solvers should use it for every loop, so that unrolled differentiation reaches them.
+    """
+    if _LOOP_KIND.get() == "lax":
+        return jax.lax.while_loop(cond, body, init)
+    return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
+
+
 def iterative_solve(
     solver: AbstractSolver,
     fn: Objective,
@@ -174,7 +205,7 @@ def iterative_solve(
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
-    One ``lax.while_loop``; under ``vmap`` each batch element stops on its own criterion (the
+    One loop (`while_loop`); under ``vmap`` each batch element stops on its own criterion (the
     loop keeps finished elements fixed), which is what per-neuron convergence relies on.
     """
     dtype = _dtype_of(params)
@@ -189,6 +220,7 @@ def iterative_solve(
         params, state = solver.step(fn, prox, params, state, args, False, curvature)
         return params, state, k + 1
 
-    params, state, k = jax.lax.while_loop(cond, body, (params, state, jnp.array(0)))
+    init = (params, state, jnp.array(0))
+    params, state, k = while_loop(cond, body, init, max_steps=solver.max_steps + 1)
     status, _ = status_of(solver, state, dtype, k)
     return Solution(params, state, status, k, solver.optimality(state), solver.value(state))

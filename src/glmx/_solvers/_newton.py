@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
-from ._base import AbstractSolver, resolved_tol
+from ._base import AbstractSolver, resolved_tol, while_loop
 from ._linesearch import backtracking_search, flat_value_and_grad
 
 _SUFFICIENT_DECREASE = 1e-4
@@ -136,7 +136,8 @@ def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
         return new, new + beta * (new - z), next_momentum, residual, k + 1
 
     one = jnp.ones((), x.dtype)
-    z, *_ = jax.lax.while_loop(cond, body, (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0))
+    start = (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0)
+    z, *_ = while_loop(cond, body, start, max_steps=max_steps)
     return z
 
 
@@ -224,7 +225,7 @@ class ProximalNewton(AbstractSolver):
         # The first pass tries the full step to the model's minimiser; the objective then
         # appears once in the graph, which keeps compilation short.
         initial = (jnp.asarray(2.0, x.dtype), state.value, state.grad, jnp.array(False), 0)
-        t, f, g, ok, _ = jax.lax.while_loop(cond, body, initial)
+        t, f, g, ok, _ = while_loop(cond, body, initial, max_steps=_MAX_BACKTRACKS + 1)
         new_x = jnp.where(ok, x + t * direction, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import AbstractSolver
+from ._base import AbstractSolver, while_loop
 from ._tree import tree_all_finite, tree_axpy, tree_dot, tree_max_abs, tree_sub, tree_where
 
 _GROW = 2.0  # Lipschitz estimate grows by this factor when the decrease test fails
@@ -79,8 +79,11 @@ def momentum_step(fn, prox, params, state: _MomentumState, args):
         return (lipschitz, *attempt(lipschitz), count + 1)
 
     lipschitz = state.lipschitz * _SHRINK
-    lipschitz, point, point_value, _, _ = jax.lax.while_loop(
-        backtrack_cond, backtrack_body, (lipschitz, *attempt(lipschitz), 0)
+    lipschitz, point, point_value, _, _ = while_loop(
+        backtrack_cond,
+        backtrack_body,
+        (lipschitz, *attempt(lipschitz), 0),
+        max_steps=_MAX_BACKTRACKS,
     )
 
     # Gradient restart: drop the momentum when it points against the last step.
