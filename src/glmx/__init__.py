@@ -101,10 +101,16 @@ from ._solvers import (
     SVRG as SVRG,
 )
 from ._solvers import (
+    AbstractAdjoint as AbstractAdjoint,
+)
+from ._solvers import (
     AbstractSolver as AbstractSolver,
 )
 from ._solvers import (
     GradientDescent as GradientDescent,
+)
+from ._solvers import (
+    Implicit as Implicit,
 )
 from ._solvers import (
     Newton as Newton,
@@ -117,6 +123,9 @@ from ._solvers import (
 )
 from ._solvers import (
     ProximalNewton as ProximalNewton,
+)
+from ._solvers import (
+    Unrolled as Unrolled,
 )
 
 __version__ = importlib.metadata.version("glmx")

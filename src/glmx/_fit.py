@@ -28,12 +28,14 @@ from ._regularizers import AbstractRegularizer
 from ._solvers import (
     LBFGS,
     RESULTS,
+    AbstractAdjoint,
     AbstractSolver,
     Curvature,
+    Implicit,
     NonSmooth,
     ProximalGradient,
     ProximalNewton,
-    iterative_solve,
+    Stationarity,
 )
 from ._validate import check_solver, in_graph_checks, prepare
 
@@ -206,6 +208,57 @@ def fisher_estimate(params, args: _Args, *, with_penalty: bool):
     return _bordered(gram, column_sums, n * per_row, args, params[0], with_penalty)
 
 
+def _observed_weights(params, args: _Args) -> Float[Array, " n"]:
+    """Per-row second derivatives of the objective in the linear predictor, ``-s_i d^2
+    loglik_i / d eta_i^2``: the Fisher weights for canonical links, and for the others the
+    observed ones (which may be negative away from the optimum)."""
+    coef, intercept = params
+    eta = args.X @ _masked(coef, args) + intercept + args.offset
+
+    def negative_kernel(e):
+        return -jnp.sum(args.observation.kernel_log_likelihood(args.y, e))
+
+    # The kernel is elementwise, so its Hessian is diagonal: H @ 1 is that diagonal.
+    curvature = jax.jvp(jax.grad(negative_kernel), (eta,), (jnp.ones_like(eta),))[1]
+    return jnp.where(args.weights > 0, args.weights * curvature, 0.0)
+
+
+def observed_hessian(params, args: _Args) -> Float[Array, "d d"]:
+    """The exact Hessian of `penalised_objective` over ``(coef, intercept)``:
+    ``X1^T diag(v) X1`` with the observed weights ``v`` (formed in the data's dtype, since
+    implicit differentiation solves with it), plus the penalty's Hessian."""
+    v = _observed_weights(params, args)
+    gram = (args.X * v[:, None]).T @ args.X
+    return _bordered(gram, v @ args.X, jnp.sum(v), args, params[0], True)
+
+
+def observed_hessian_vector(params, args: _Args):
+    """``u -> H u`` for the `observed_hessian` ``H`` at ``params``, in two passes over ``X``
+    per product and without forming ``H`` (flat ``u`` over ``(coef, intercept)``)."""
+    v = _observed_weights(params, args)
+    coef = params[0]
+    keep = jnp.ones_like(coef) if args.feature_mask is None else args.feature_mask
+
+    def product(u):
+        u_coef, u_intercept = u[:-1], u[-1]
+        rows = v * (args.X @ (keep * u_coef) + u_intercept)
+        penalty = jax.jvp(jax.grad(args.regularizer.penalty), (coef,), (u_coef,))[1]
+        top = keep * (rows @ args.X) + (1.0 - keep) * u_coef + penalty
+        return jnp.concatenate([top, jnp.sum(rows)[None]])
+
+    return product
+
+
+def _free(params, args: _Args) -> Array:
+    """Which of ``(coef, intercept)`` move freely at a solution: coefficients off the penalty's
+    kinks and not masked out, and the intercept."""
+    coef = params[0]
+    free = args.regularizer.smooth_at(coef)
+    if args.feature_mask is not None:
+        free = free & (args.feature_mask > 0)
+    return jnp.concatenate([free, jnp.ones((1,), bool)])
+
+
 #: Above this many features the Gram (n p^2) and its Cholesky (p^3 per neuron) cost more than
 #: the L-BFGS steps they save, so no curvature estimate is offered (Newton still factorises).
 MAX_CURVATURE_FEATURES = 1000
@@ -246,15 +299,21 @@ def default_solver(regularizer: AbstractRegularizer, n_features: int) -> Abstrac
 
 
 def _problem(solver: AbstractSolver, n_features: int):
-    """The smooth part, the prox (or ``None``) and the curvature a solver works with."""
+    """The smooth part, the prox (or ``None``) and the curvature a solver works with, and
+    what implicit differentiation needs: the whole objective, its free coordinates, its exact
+    Hessian, Hessian-vector products and (up to the curvature limit) a preconditioner."""
     smooth = not solver.handles_nonsmooth
-    estimate = None
+    estimate = preconditioner = None
     if n_features <= MAX_CURVATURE_FEATURES:
         estimate = functools.partial(fisher_estimate, with_penalty=smooth)
+        preconditioner = functools.partial(fisher_estimate, with_penalty=True)
     curvature = Curvature(functools.partial(fisher_hessian, with_penalty=smooth), estimate)
+    stationarity = Stationarity(
+        penalised_objective, _free, observed_hessian, observed_hessian_vector, preconditioner
+    )
     if smooth:
-        return penalised_objective, None, curvature
-    return negative_log_likelihood, NonSmooth(_prox, _penalty), curvature
+        return penalised_objective, None, curvature, stationarity
+    return negative_log_likelihood, NonSmooth(_prox, _penalty), curvature, stationarity
 
 
 # --- one neuron ---------------------------------------------------------------------------
@@ -278,14 +337,25 @@ def _constant_terms(observation: AbstractObservation, y, small_counts) -> Array:
     population's ``Y`` is a noticeable share of a fit)."""
 
     def table_lookup(y):
-        table = observation.constant_log_likelihood(jnp.arange(COUNT_TABLE_SIZE, dtype=y.dtype))
-        index = jnp.clip(jnp.nan_to_num(y), 0, COUNT_TABLE_SIZE - 1).astype(jnp.int32)
-        return table[index]
+        return _table_constant(observation, y)
 
     def direct(y):
         return observation.constant_log_likelihood(y)
 
     return jax.lax.cond(small_counts, table_lookup, direct, y)
+
+
+@eqx.filter_custom_jvp
+def _table_constant(observation: AbstractObservation, y):
+    table = observation.constant_log_likelihood(jnp.arange(COUNT_TABLE_SIZE, dtype=y.dtype))
+    index = jnp.clip(jnp.nan_to_num(y), 0, COUNT_TABLE_SIZE - 1).astype(jnp.int32)
+    return table[index]
+
+
+@_table_constant.def_jvp
+def _table_constant_jvp(primals, tangents):
+    # A gather has no derivative in the index; differentiate the formula the table holds.
+    return eqx.filter_jvp(lambda o, y: o.constant_log_likelihood(y), primals, tangents)
 
 
 def _setup_one(glm: GLM, X, x_missing, y, sample_weight, offset, feature_mask, small_counts):
@@ -331,10 +401,10 @@ def _finish_one(glm: GLM, params, args: _Args, weights):
     return fitted, dof_resid
 
 
-def _solve_one(glm: GLM, *data, solver):
+def _solve_one(glm: GLM, *data, solver, adjoint):
     args, params, weights, n_excluded = _setup_one(glm, *data)
-    fn, prox, curvature = _problem(solver, args.X.shape[-1])
-    solution = iterative_solve(solver, fn, prox, params, args, curvature)
+    fn, prox, curvature, stationarity = _problem(solver, args.X.shape[-1])
+    solution = adjoint.solve(solver, fn, prox, params, args, curvature, stationarity)
     fitted, dof_resid = _finish_one(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:
@@ -352,14 +422,14 @@ def _solve_one(glm: GLM, *data, solver):
 
 def _init_one(glm, *data, solver):
     args, params, _, _ = _setup_one(glm, *data)
-    fn, prox, curvature = _problem(solver, args.X.shape[-1])
+    fn, prox, curvature, _ = _problem(solver, args.X.shape[-1])
     state = solver.init(fn, prox, params, args, curvature)
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
 def _step_one(glm, state, *data, solver):
     args, _, weights, _ = _setup_one(glm, *data)
-    fn, prox, curvature = _problem(solver, args.X.shape[-1])
+    fn, prox, curvature, _ = _problem(solver, args.X.shape[-1])
     params, solver_state = solver.step(
         fn, prox, state.params, state.solver_state, args, True, curvature
     )
@@ -441,9 +511,10 @@ def _checked_in_graph(glm: GLM, data: _Data, check: bool) -> _Data:
 
 
 @eqx.filter_jit
-def _fit_core(glm: GLM, data: _Data, solver: AbstractSolver, check_in_graph: bool):
+def _fit_core(glm: GLM, data: _Data, solver, adjoint, check_in_graph: bool):
     data = _checked_in_graph(glm, data, check_in_graph)
-    return _per_neuron(functools.partial(_solve_one, solver=solver), glm, data)
+    solve = functools.partial(_solve_one, solver=solver, adjoint=adjoint)
+    return _per_neuron(solve, glm, data)
 
 
 @eqx.filter_jit
@@ -559,6 +630,7 @@ def fit(
     *,
     sample_weight=None,
     offset=None,
+    adjoint: AbstractAdjoint = Implicit(),
 ) -> tuple[GLM | PopulationGLM, FitResult]:
     """Fit a GLM or a population of GLMs: minimise the penalised mean negative log-likelihood.
 
@@ -576,6 +648,10 @@ def fit(
       the number of features (`LBFGS` for smooth penalties, `ProximalNewton` for the others).
     - ``sample_weight``: ``(n,)`` non-negative frequency weights (default 1), or ``(n, neurons)``.
     - ``offset``: ``(n,)`` added to the linear predictor (e.g. log exposure), or ``(n, neurons)``.
+    - ``adjoint``: how ``jax.grad``, ``jax.jvp`` and ``jax.vjp`` go through the fit:
+      `Implicit()` (default) differentiates the optimality conditions at the solution
+      (exact for the returned solution; on the active set for Lasso-type penalties);
+      `Unrolled()` differentiates the solver's iterations. See docs/differentiation.md.
 
     **Returns:** ``(fitted_model, result)``: the model with ``coef``, ``intercept`` and the
     estimated ``scale``, and a `FitResult` (per neuron for populations). Computation is in the
@@ -590,8 +666,10 @@ def fit(
     print(result.message, model.coef)
     ```
     """
+    if not isinstance(adjoint, AbstractAdjoint):
+        raise TypeError(f"adjoint must be glmx.Implicit() or glmx.Unrolled(), got {adjoint!r}.")
     solver, inputs, glm, data = _checked(model, X, y, solver, sample_weight, offset)
-    fitted, result = _fit_core(glm, data, solver, inputs.traced)
+    fitted, result = _fit_core(glm, data, solver, adjoint, inputs.traced)
     _warn_if_unconverged(result)
     return _restore(model, fitted, inputs.X), result
 

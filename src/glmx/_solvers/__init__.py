@@ -19,6 +19,10 @@ from ._base import (
 from ._base import (
     iterative_solve as iterative_solve,
 )
+from ._implicit import AbstractAdjoint as AbstractAdjoint
+from ._implicit import Implicit as Implicit
+from ._implicit import Stationarity as Stationarity
+from ._implicit import Unrolled as Unrolled
 from ._lbfgs import LBFGS as LBFGS
 from ._newton import Newton as Newton
 from ._newton import ProximalNewton as ProximalNewton
