@@ -37,6 +37,15 @@ def pytest_unconfigure(config):
     os._exit(_exit_status["code"])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """Drop JAX's compiled executables after each test module. XLA's CPU code lives in memory
+    mappings, and a long run that keeps every executable (several hundred mappings each) was
+    seen to reach the kernel's limit (vm.max_map_count, 65530) and crash inside a compile."""
+    yield
+    jax.clear_caches()
+
+
 def tree_allclose(a, b, rtol=1e-8, atol=1e-10):
     return eqx.tree_equal(a, b, typematch=False, rtol=rtol, atol=atol) is True
 
