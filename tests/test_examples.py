@@ -46,3 +46,22 @@ def test_coupled_network_recovers_filters_and_rates():
     np.testing.assert_allclose(sim, data, rtol=0.15)
     for name in ("coupled_network_filters.png", "coupled_network_raster.png"):
         assert (EXAMPLES / name).stat().st_size > 10_000
+
+
+def test_tune_strength_matches_the_grid_search():
+    out = _run("tune_strength.py")
+    grid = float(re.search(r"grid search:\s+strength \S+, held-out NLL ([.\d]+)", out).group(1))
+    descent = float(
+        re.search(r"gradient descent: strength \S+, held-out NLL ([.\d]+)", out).group(1)
+    )
+    unpenalised = float(re.search(r"no penalty:\s+held-out NLL ([.\d]+)", out).group(1))
+    assert descent <= grid + 1e-4 < unpenalised
+    excess = float(re.search(r"excess of descent over the grid: ([-+.\de]+)", out).group(1))
+    assert excess < 1e-4
+    rows = re.findall(r"^\s+\d+\s+([.\de+-]+)\s+([.\de+-]+)\s+[.\d]+\s+[.\d]+$", out, re.M)
+    assert len(rows) == 6
+    for grid_strength, descent_strength in rows:
+        ratio = float(descent_strength) / float(grid_strength)
+        assert 0.3 < ratio < 3.0  # within about one grid step either way
+    for name in ("tune_strength_single.png", "tune_strength_population.png"):
+        assert (EXAMPLES / name).stat().st_size > 10_000
