@@ -26,11 +26,21 @@ _MAX_BACKTRACKS = 40
 
 
 def safe_cholesky(matrix: Float[Array, "d d"]) -> tuple[Float[Array, "d d"], Array]:
-    """Cholesky factor of a positive semi-definite ``matrix`` with a small relative jitter (so
-    singular designs factorise), and whether it is finite."""
+    """Cholesky factor of a positive semi-definite ``matrix``, and whether it is finite.
+
+    The matrix is first scaled to unit diagonal (``D^-1/2 M D^-1/2``) and given a jitter of
+    ``100 d eps`` there: enough for singular designs (duplicate columns) to factorise, small
+    enough that ill-conditioned ones (condition numbers up to ~1e10 in float64) keep an
+    accurate factor, and the same relative amount for every coordinate whatever the units of
+    the columns of ``X``. The returned ``L`` satisfies ``L L^T = M + 100 d eps diag(M)``.
+    """
     d = matrix.shape[0]
-    jitter = 1e-10 * jnp.trace(matrix) / d + jnp.finfo(matrix.dtype).tiny
-    factor = jnp.linalg.cholesky(matrix + jitter * jnp.eye(d, dtype=matrix.dtype))
+    diagonal = jnp.diagonal(matrix)
+    scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
+    unit = matrix / (scale[:, None] * scale[None, :])
+    jitter = 100 * d * jnp.finfo(matrix.dtype).eps
+    factor = jnp.linalg.cholesky(unit + jitter * jnp.eye(d, dtype=matrix.dtype))
+    factor = scale[:, None] * factor
     return factor, jnp.all(jnp.isfinite(factor))
 
 
