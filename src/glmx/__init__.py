@@ -36,6 +36,18 @@ from ._fit import (
     update as update,
 )
 from ._glm import GLM as GLM
+from ._inference import (
+    Inference as Inference,
+)
+from ._inference import (
+    TestResult as TestResult,
+)
+from ._inference import (
+    inference as inference,
+)
+from ._inference import (
+    likelihood_ratio_test as likelihood_ratio_test,
+)
 from ._links import (
     AbstractLink as AbstractLink,
 )
