@@ -65,3 +65,18 @@ def test_tune_strength_matches_the_grid_search():
         assert 0.3 < ratio < 3.0  # within about one grid step either way
     for name in ("tune_strength_single.png", "tune_strength_population.png"):
         assert (EXAMPLES / name).stat().st_size > 10_000
+
+
+def test_history_filter_band_covers_the_true_filter():
+    out = _run("history_filter.py")
+    assert "Fit: converged" in out
+    assert re.search(r"std err\s+z\s+P>\|z\|", out)
+    held = float(re.search(r"holds the true filter at (\d+)% of the lags", out).group(1))
+    assert held >= 80
+    assert "history filter = 0: chi2" in out and "p < 1e-10" in out
+    rows = re.findall(r"^  (stimulus\[0\]|intercept)\s+([.\d]+)\s+([.\d]+)\s+([.\d]+)$", out, re.M)
+    assert len(rows) == 2
+    for _, model_based, hc0, cluster in rows:
+        assert 0.7 < float(hc0) / float(model_based) < 1.3
+        assert 0.6 < float(cluster) / float(model_based) < 1.5
+    assert (EXAMPLES / "history_filter_band.png").stat().st_size > 10_000
