@@ -62,7 +62,7 @@ def test_proximal_newton_needs_far_fewer_steps_than_fista():
 
 def test_newton_without_curvature_differentiates_the_objective():
     """On a problem that supplies no curvature, Newton forms the Hessian with jax.hessian: a
-    quadratic is solved in one step (plus one to remove the factorisation's 1e-10 jitter)."""
+    quadratic is solved in one step (plus one to remove the factorisation's tiny jitter)."""
     A = jnp.array([[3.0, 1.0], [1.0, 2.0]])
     b = jnp.array([1.0, -1.0])
 

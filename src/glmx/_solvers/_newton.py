@@ -25,20 +25,23 @@ _SUFFICIENT_DECREASE = 1e-4
 _MAX_BACKTRACKS = 40
 
 
-def safe_cholesky(matrix: Float[Array, "d d"]) -> tuple[Float[Array, "d d"], Array]:
+def safe_cholesky(matrix: Float[Array, "d d"], formed_in=None) -> tuple[Float[Array, "d d"], Array]:
     """Cholesky factor of a positive semi-definite ``matrix``, and whether it is finite.
 
     The matrix is first scaled to unit diagonal (``D^-1/2 M D^-1/2``) and given a jitter of
-    ``100 d eps`` there: enough for singular designs (duplicate columns) to factorise, small
-    enough that ill-conditioned ones (condition numbers up to ~1e10 in float64) keep an
-    accurate factor, and the same relative amount for every coordinate whatever the units of
-    the columns of ``X``. The returned ``L`` satisfies ``L L^T = M + 100 d eps diag(M)``.
+    ``100 d eps`` there, ``eps`` that of ``formed_in`` (the dtype the matrix was computed in;
+    default its own): enough for singular designs (duplicate columns, more features than
+    rows) to factorise without the rounding of a low-precision Gram steering the step, small
+    enough that ill-conditioned designs keep an accurate factor, and the same relative amount
+    for every coordinate whatever the units of the columns of ``X``. The returned ``L``
+    satisfies ``L L^T = M + 100 d eps diag(M)``.
     """
     d = matrix.shape[0]
     diagonal = jnp.diagonal(matrix)
     scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
     unit = matrix / (scale[:, None] * scale[None, :])
-    jitter = 100 * d * jnp.finfo(matrix.dtype).eps
+    eps = jnp.finfo(matrix.dtype if formed_in is None else formed_in).eps
+    jitter = 100 * d * eps
     factor = jnp.linalg.cholesky(unit + jitter * jnp.eye(d, dtype=matrix.dtype))
     factor = scale[:, None] * factor
     return factor, jnp.all(jnp.isfinite(factor))
@@ -89,7 +92,9 @@ class Newton(AbstractSolver):
         if fresh:
             state = _NewtonState(*value_and_grad(x))
         hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
-        factor, finite = safe_cholesky(hessian)
+        low_precision = self.low_precision_hessian and curvature is not None
+        formed_in = jnp.float32 if low_precision else None
+        factor, finite = safe_cholesky(hessian, formed_in)
         newton = -jax.scipy.linalg.cho_solve((factor, True), state.grad)
         direction = jnp.where(finite, newton, -state.grad)
         s, f, g, ok = backtracking_search(value_and_grad, x, state.value, state.grad, direction)
