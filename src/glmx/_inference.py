@@ -402,7 +402,13 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
 
     unit_deviance = jnp.where(missing, 0.0, observation.deviance(y, mean))
     deviance = jnp.sum(weights * unit_deviance)
-    null_eta = _null_fit(args, initial_intercept(observation, args.y, weights)) + args.offset
+    # The null fit's Cholesky factorisations must not run beside the eigendecomposition above:
+    # two batched LAPACK calls at once on XLA's CPU pool can deadlock it (seen with jaxlib 0.10
+    # on two cores), so the barrier orders them.
+    bread, start = jax.lax.optimization_barrier(
+        (bread, initial_intercept(observation, args.y, weights))
+    )
+    null_eta = _null_fit(args, start) + args.offset
     null_mean = observation.link.inverse(null_eta)
     null_deviance = jnp.sum(weights * jnp.where(missing, 0.0, observation.deviance(y, null_mean)))
     # statsmodels' llf: the Gaussian with identity link at its maximum-likelihood variance.

@@ -244,19 +244,11 @@ def _implicit_solve(params, args, *, solver, fn, prox, curvature, stationarity, 
 
 
 @_implicit_solve.def_jvp
-def _implicit_solve_jvp(primals, tangents, *, solver, fn, prox, curvature, stationarity, adjoint):
+def _implicit_solve_jvp(primals, tangents, **static):
     params, args = primals
     _, t_args = tangents  # the starting point has no influence on the solution
-    solution = _implicit_solve(
-        params,
-        args,
-        solver=solver,
-        fn=fn,
-        prox=prox,
-        curvature=curvature,
-        stationarity=stationarity,
-        adjoint=adjoint,
-    )
+    solution = _implicit_solve(params, args, **static)
+    fn, stationarity, adjoint = static["fn"], static["stationarity"], static["adjoint"]
     no_tangent = jax.tree.map(lambda _: None, solution)
     if all(t is None for t in jax.tree.leaves(t_args, is_leaf=lambda t: t is None)):
         return solution, no_tangent
