@@ -23,7 +23,7 @@ from jaxtyping import Array, Float, Int
 from ._design import block_sizes, keys_of, ravel_coef, ravel_design, unravel_coef
 from ._glm import GLM, initial_intercept
 from ._observations import AbstractObservation
-from ._population import PopulationGLM, split_batched
+from ._population import PopulationGLM, split_batched, without_params
 from ._regularizers import AbstractRegularizer
 from ._solvers import (
     LBFGS,
@@ -550,12 +550,6 @@ def _flat_glm(glm: GLM, dtype) -> GLM:
     return _cast(glm, dtype)
 
 
-def _without_params(glm: GLM) -> GLM:
-    return eqx.tree_at(
-        lambda m: (m.coef, m.intercept), glm, (None, None), is_leaf=lambda x: x is None
-    )
-
-
 def _ravel_mask(mask, dtype):
     if mask is None:
         return None
@@ -571,7 +565,7 @@ def _checked(model, X, y, solver, sample_weight, offset, strip_params=False):
             f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
         )
     if strip_params:
-        model = _rebuild(model, _without_params(_glm_of(model)))
+        model = _rebuild(model, without_params(_glm_of(model)))
     if solver is not None:
         check_solver(model, solver)
     inputs = prepare(model, X, y, sample_weight, offset)

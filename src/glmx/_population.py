@@ -211,3 +211,34 @@ class PopulationGLM(eqx.Module):
         return self._map(
             lambda m, X, o, k: m.simulate(k, X, o), X, offset, key_axis=0, extra=(keys,)
         )
+
+    def initialize_params(self, X, Y, *, sample_weight=None) -> "PopulationGLM":
+        """A copy with zero coefficients ``(neurons, p)`` (or a dict of ``(neurons, p_k)``) and
+        each neuron's intercept set so that its mean equals the (weighted) mean of its column
+        of ``Y`` ``(n, neurons)``; NaN entries are ignored. ``X`` only gives the structure."""
+        template = X[0] if _design_axis(X) == 0 else X
+        if isinstance(X, dict):
+            template = {k: (v[0] if _design_axis(X) == 0 else v) for k, v in X.items()}
+        batched, static = split_batched(without_params(self.glm))
+
+        def one(b, y, w):
+            glm = eqx.combine(b, static).initialize_params(template, y, sample_weight=w)
+            return glm.coef, glm.intercept
+
+        w_axis = _series_axis(sample_weight)
+        coef, intercept = jax.vmap(one, in_axes=(0, 1, w_axis))(
+            batched, jnp.asarray(Y), sample_weight
+        )
+        return eqx.tree_at(
+            lambda p: (p.glm.coef, p.glm.intercept),
+            self,
+            (coef, intercept),
+            is_leaf=lambda x: x is None,
+        )
+
+
+def without_params(glm: GLM) -> GLM:
+    """``glm`` with ``coef`` and ``intercept`` set to ``None``."""
+    return eqx.tree_at(
+        lambda m: (m.coef, m.intercept), glm, (None, None), is_leaf=lambda x: x is None
+    )
