@@ -48,6 +48,12 @@ from ._inference import (
 from ._inference import (
     likelihood_ratio_test as likelihood_ratio_test,
 )
+from ._io import (
+    load_model as load_model,
+)
+from ._io import (
+    save_model as save_model,
+)
 from ._links import (
     AbstractLink as AbstractLink,
 )
