@@ -21,6 +21,8 @@ def _run(name, timeout=300):
         env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    # The docs build (tests/test_site.py) shows this output beside the example's figures.
+    (EXAMPLES / name).with_suffix(".out").write_text(done.stdout)
     return done.stdout
 
 
