@@ -25,6 +25,7 @@ from ._glm import GLM, initial_intercept
 from ._observations import AbstractObservation
 from ._population import PopulationGLM, split_batched, without_params
 from ._regularizers import AbstractRegularizer
+from ._repr import ValueRepr
 from ._solvers import (
     LBFGS,
     RESULTS,
@@ -44,7 +45,7 @@ class ConvergenceWarning(UserWarning):
     """A fit stopped without meeting its convergence criterion."""
 
 
-class FitResult(eqx.Module):
+class FitResult(ValueRepr):
     """How a fit went; for a `PopulationGLM`, every field has one entry per neuron.
 
     **Fields:**
@@ -91,7 +92,7 @@ class FitResult(eqx.Module):
         return jax.tree.map(lambda x: x[k], self.status)
 
 
-class StepState(eqx.Module):
+class StepState(ValueRepr):
     """The state of step-wise fitting: the current flat ``(coef, intercept)``, the solver's
     state and the number of steps taken (with a leading neuron axis for populations), and the
     name of the solver that made it."""

@@ -8,6 +8,7 @@ from ._arrays import as_float_leaf
 from ._design import check_coef_matches, design_dot, keys_of, unravel_coef
 from ._observations import AbstractObservation, Poisson
 from ._regularizers import AbstractRegularizer, UnRegularized
+from ._repr import ValueRepr
 from ._typing import Coef, Design
 
 SCORE_TYPES = ("log-likelihood", "pseudo-r2-mcfadden", "pseudo-r2-cohen")
@@ -25,7 +26,7 @@ def _as_optional_array(x):
     return None if x is None else jnp.asarray(x)
 
 
-class GLM(eqx.Module):
+class GLM(ValueRepr):
     """A generalized linear model: ``E[y | x] = inverse_link(x . coef + intercept + offset)``.
 
     Immutable: `glmx.fit` returns a new GLM with fitted ``coef``, ``intercept`` and ``scale``.

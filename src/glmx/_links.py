@@ -7,13 +7,14 @@ overflow (it keeps ``y * log(mu)`` finite for Poisson counts of zero).
 
 import abc
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
+from ._repr import ValueRepr
 
-class AbstractLink(eqx.Module):
+
+class AbstractLink(ValueRepr):
     """Base class of link functions ``g``: ``eta = g(mu)``, ``mu = g^{-1}(eta)``.
 
     Subclass it to add a link: implement every method below.

@@ -24,13 +24,14 @@ from ._links import (
     LogLink,
     SoftplusLink,
 )
+from ._repr import ValueRepr
 
 BUILTIN_LINKS = (LogLink, SoftplusLink, IdentityLink, LogitLink, InverseLink)
 
 _PSEUDO_R2 = ("pseudo-r2-mcfadden", "pseudo-r2-cohen")
 
 
-class AbstractObservation(eqx.Module):
+class AbstractObservation(ValueRepr):
     """Base class of observation models (the random component of a GLM).
 
     Subclass it to add a family: give a `link` field and implement the abstract methods.

@@ -12,6 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ._glm import GLM
 from ._observations import AbstractObservation, Poisson
 from ._regularizers import AbstractRegularizer, UnRegularized
+from ._repr import ValueRepr
 
 
 def _design_axis(X) -> int | None:
@@ -65,7 +66,7 @@ def _as_mask(mask):
     return jnp.asarray(raw, dtype=bool)
 
 
-class PopulationGLM(eqx.Module):
+class PopulationGLM(ValueRepr):
     """GLMs for a population of neurons, fitted together by `glmx.fit` (vmap of the single fit).
 
     **Arguments:**

@@ -20,9 +20,10 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ._arrays import as_float_leaf
 from ._prox import group_norms, prox_group_lasso, soft_threshold
+from ._repr import ValueRepr
 
 
-class AbstractRegularizer(eqx.Module):
+class AbstractRegularizer(ValueRepr):
     """Base class of penalties on the coefficient vector ``w`` of shape ``(p,)``.
 
     Subclass it to add a penalty. ``is_smooth`` says whether the penalty may be added to the

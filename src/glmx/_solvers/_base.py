@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
+from .._repr import ValueRepr
+
 Objective = Callable[[Any, Any], Float[Array, ""]]
 
 
@@ -76,7 +78,7 @@ def resolved_tol(solver, dtype) -> float:
     return default_tol(dtype) if solver.tol is None else solver.tol
 
 
-class AbstractSolver(eqx.Module):
+class AbstractSolver(ValueRepr):
     """Base class of solvers: an ``init`` / ``step`` pair with an explicit state.
 
     **Fields every solver has:** ``max_steps`` (int) and ``tol`` (float, or ``None`` for

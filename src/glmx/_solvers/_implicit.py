@@ -33,6 +33,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float
 
+from .._repr import ValueRepr
 from ._base import AbstractSolver, Curvature, Prox, Solution, iterative_solve, unrolled_loops
 from ._newton import safe_cholesky
 
@@ -62,7 +63,7 @@ class Stationarity(eqx.Module):
     preconditioner: Callable[[Any, Any], Float[Array, "d d"]] | None = None
 
 
-class AbstractAdjoint(eqx.Module):
+class AbstractAdjoint(ValueRepr):
     """How a fit is differentiated: passed to `glmx.fit` as ``adjoint``."""
 
     @abc.abstractmethod
