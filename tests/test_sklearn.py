@@ -309,3 +309,16 @@ def test_estimator_errors():
         GLM().predict(X)
     with pytest.raises(ValueError, match="X has 3 features, but GLM is expecting 4 features"):
         GLM().fit(X, y).predict(X[:, :3])
+
+
+def test_missing_scikit_learn_gives_an_install_hint():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import glmx.sklearn\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "glmx.sklearn needs scikit-learn" in out.stdout
+    assert 'pip install "glmx[sklearn]"' in out.stdout

@@ -46,13 +46,14 @@ from ._links import IdentityLink
 from ._observations import Gaussian
 from ._population import PopulationGLM
 from ._regularizers import UnRegularized
+from ._repr import ValueRepr
 from ._solvers import Curvature, Newton, iterative_solve
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 INFORMATION = ("expected", "observed")
 
 
-class TestResult(eqx.Module):
+class TestResult(ValueRepr):
     """A test's statistic, degrees of freedom and p-value (per neuron for populations).
 
     ``distribution`` is ``"chi2"`` or ``"F"`` (then ``df_denominator`` is set).
@@ -65,7 +66,7 @@ class TestResult(eqx.Module):
     distribution: str = eqx.field(static=True, default="chi2")
 
 
-class Inference(eqx.Module):
+class Inference(ValueRepr):
     """Inference for a fitted GLM, as returned by `glmx.inference`. For a `PopulationGLM` every
     array has a leading neuron axis; `neuron(k)` selects one.
 
@@ -224,8 +225,9 @@ class Inference(eqx.Module):
                 R = R[None, :]
             if R.ndim != 2 or R.shape[1] != d:
                 raise ValueError(
-                    f"restrictions must be a (r, {d}) matrix over the parameters "
-                    f"{list(self.names[:3])}..., got shape {R.shape}."
+                    f"restrictions must be a (r, {d}) matrix over the {d} parameters (the "
+                    f"{d - 1} coefficients, then the intercept), or names/indices of "
+                    f"parameters, or a block name; got shape {R.shape}."
                 )
             return R.astype(self.params.dtype)
         if not indices:

@@ -3,6 +3,14 @@
 Requires scikit-learn (``pip install "glmx[sklearn]"``).
 """
 
+try:
+    import sklearn as _sklearn  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "glmx.sklearn needs scikit-learn, which is not installed; install it with "
+        '`pip install "glmx[sklearn]"` (or `pip install scikit-learn`).'
+    ) from error
+
 from ._sklearn import GLM as GLM
 from ._sklearn import PopulationGLM as PopulationGLM
 from ._sklearn import load_model as load_model
