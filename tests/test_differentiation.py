@@ -7,6 +7,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import glmx
@@ -357,3 +358,57 @@ def test_adjoint_errors():
         glmx.Implicit(cg_tol=-1.0)
     with pytest.raises(ValueError, match="cg_max_steps must be a positive integer, got 0"):
         glmx.Implicit(cg_max_steps=0)
+
+
+def test_gradient_with_respect_to_sample_weights():
+    X, y, _, _ = simulate("gamma")
+    X_valid, y_valid, _, _ = simulate("gamma", seed=5)
+    weights = np.linspace(0.5, 1.5, len(y))
+
+    def loss(weights, strength):
+        model, result = glmx.fit(
+            glmx.GLM(FAMILIES["gamma"], glmx.Lasso(strength)),
+            X,
+            y,
+            TIGHT[False],
+            sample_weight=weights,
+        )
+        params = jnp.concatenate([model.coef, model.intercept[None]])
+        return -model.log_likelihood(X_valid, y_valid) + params @ WEIGHTS + model.scale
+
+    value_and_grad = jax.jit(jax.value_and_grad(loss))
+    args = (weights, np.float64(0.005))
+    grad = value_and_grad(*args)[1]
+    assert np.any(np.asarray(grad) != 0)
+    for index in [(0,), (17,), (250,)]:
+        fd = _central_difference(lambda *a: value_and_grad(*a)[0], args, 0, index)
+        np.testing.assert_allclose(grad[index], fd, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        glmx.GradientDescent(max_steps=20_000, tol=1e-11),
+        glmx.LBFGS(tol=1e-11),
+        glmx.Newton(tol=1e-11),
+        glmx.OptaxSolver(optax.adam(3e-2), max_steps=20_000, tol=1e-9),
+        glmx.ProximalGradient(max_steps=20_000, tol=1e-11),
+        glmx.ProximalNewton(tol=1e-11),
+        glmx.SVRG(max_steps=2_000, tol=1e-10),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_every_solver_gives_the_same_implicit_gradient(solver):
+    """The derivative is taken at the solution, so it does not depend on the solver that found
+    it (only on how closely it found it)."""
+    X, y, _, _ = simulate("poisson")
+    X_valid, y_valid, _, _ = simulate("poisson", seed=5)
+    # Proximal solvers get a penalty with kinks (some coefficients at zero), smooth ones Ridge.
+    make = REGULARIZERS["elasticnet" if solver.handles_nonsmooth else "ridge"]
+    loss = _downstream("poisson", make, solver, X_valid, y_valid)
+    reference = _downstream("poisson", make, TIGHT[not solver.handles_nonsmooth], X_valid, y_valid)
+    args = (np.float64(0.01), y, X, np.zeros(len(y)))
+    got = jax.grad(loss, argnums=(0, 2))(*args)
+    want = jax.grad(reference, argnums=(0, 2))(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-8)
