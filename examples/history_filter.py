@@ -14,7 +14,6 @@ Run: python examples/history_filter.py
 import pathlib
 
 import jax
-import jax.numpy as jnp
 import matplotlib
 import numpy as np
 
@@ -36,20 +35,24 @@ def true_history(basis):
 
 
 def simulate(key, basis):
+    """The neuron as a one-neuron population fed back on itself by `glmx.simulate_recurrent`."""
     stim_key, spike_key = jax.random.split(key)
-    stimulus = jax.random.normal(stim_key, (N_BINS, 2))
-    drive = stimulus @ jnp.array([0.4, -0.25]) - 3.2
-    history = jnp.asarray(true_history(basis))
-
-    def step(past, inputs):
-        drive_t, key_t = inputs
-        rate = jnp.exp(drive_t + past @ history)
-        spike = jax.random.poisson(key_t, rate).astype(drive_t.dtype)
-        return jnp.concatenate([spike[None], past[:-1]]), spike
-
-    keys = jax.random.split(spike_key, N_BINS)
-    _, spikes = jax.lax.scan(step, jnp.zeros(WINDOW), (drive, keys))
-    return np.asarray(stimulus), np.asarray(spikes)
+    stimulus = np.asarray(jax.random.normal(stim_key, (N_BINS, 2)))
+    truth = glmx.PopulationGLM(
+        glmx.Poisson(),
+        n_neurons=1,
+        coef={"history": TRUE_WEIGHTS[None, :], "stimulus": np.array([[0.4, -0.25]])},
+        intercept=np.array([-3.2]),
+    )
+    run = glmx.simulate_recurrent(
+        spike_key,
+        truth,
+        basis,
+        np.zeros((WINDOW, 1)),
+        {"stimulus": stimulus},
+        coupling_key="history",
+    )
+    return stimulus, np.asarray(run.spikes[:, 0])
 
 
 def _p(value) -> str:
