@@ -137,6 +137,22 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
 
     _population = False
 
+    def __init__(
+        self,
+        observation_model="Poisson",
+        regularizer="UnRegularized",
+        regularizer_strength=None,
+        solver_name=None,
+        solver_kwargs=None,
+        link=None,
+    ):
+        self.observation_model = observation_model
+        self.regularizer = regularizer
+        self.regularizer_strength = regularizer_strength
+        self.solver_name = solver_name
+        self.solver_kwargs = solver_kwargs
+        self.link = link
+
     def _observation(self) -> AbstractObservation:
         observation = self.observation_model
         if isinstance(observation, AbstractObservation):
@@ -472,22 +488,6 @@ class GLM(_GLMEstimator):
     ```
     """
 
-    def __init__(
-        self,
-        observation_model="Poisson",
-        regularizer="UnRegularized",
-        regularizer_strength=None,
-        solver_name=None,
-        solver_kwargs=None,
-        link=None,
-    ):
-        self.observation_model = observation_model
-        self.regularizer = regularizer
-        self.regularizer_strength = regularizer_strength
-        self.solver_name = solver_name
-        self.solver_kwargs = solver_kwargs
-        self.link = link
-
 
 class PopulationGLM(_GLMEstimator):
     """A scikit-learn estimator for a population of GLMs (the seed's ``PopulationGLM``).
@@ -513,12 +513,9 @@ class PopulationGLM(_GLMEstimator):
         link=None,
         feature_mask=None,
     ):
-        self.observation_model = observation_model
-        self.regularizer = regularizer
-        self.regularizer_strength = regularizer_strength
-        self.solver_name = solver_name
-        self.solver_kwargs = solver_kwargs
-        self.link = link
+        super().__init__(
+            observation_model, regularizer, regularizer_strength, solver_name, solver_kwargs, link
+        )
         self.feature_mask = feature_mask
 
     def score(self, X, y, score_type="log-likelihood", sample_weight=None, aggregate="mean"):
