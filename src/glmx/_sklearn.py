@@ -177,29 +177,28 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         if isinstance(regularizer, AbstractRegularizer):
             if strength is None or isinstance(regularizer, UnRegularized):
                 return regularizer
-            if isinstance(regularizer, ElasticNet) and isinstance(strength, tuple):
-                return ElasticNet(strength[0], strength[1])
-            return type(regularizer)(**{**_fields(regularizer), "strength": strength})
-        cls = _lookup(REGULARIZERS, regularizer, "regularizer")
-        if cls is UnRegularized:
-            if strength is not None:
-                warnings.warn(
-                    "regularizer_strength is ignored without a penalty (regularizer="
-                    f"{regularizer!r}).",
-                    UserWarning,
-                    stacklevel=3,
+            cls, fields = type(regularizer), _fields(regularizer)
+        else:
+            cls, fields = _lookup(REGULARIZERS, regularizer, "regularizer"), {}
+            if cls is UnRegularized:
+                if strength is not None:
+                    warnings.warn(
+                        "regularizer_strength is ignored without a penalty (regularizer="
+                        f"{regularizer!r}).",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                return UnRegularized()
+            if cls is GroupLasso:
+                raise ValueError(
+                    'regularizer="GroupLasso" needs the groups: pass regularizer=glmx.GroupLasso('
+                    "groups) (and the strength as regularizer_strength or in it)."
                 )
-            return UnRegularized()
-        if cls is GroupLasso:
-            raise ValueError(
-                'regularizer="GroupLasso" needs the groups: pass regularizer=glmx.GroupLasso('
-                "groups) (and the strength as regularizer_strength or in it)."
-            )
-        if strength is None:
-            return cls()
+            if strength is None:
+                return cls()
         if cls is ElasticNet and isinstance(strength, tuple):
             return ElasticNet(strength[0], strength[1])
-        return cls(strength)
+        return cls(**{**fields, "strength": strength})
 
     def _solver(self) -> AbstractSolver | None:
         kwargs = {} if self.solver_kwargs is None else dict(self.solver_kwargs)
@@ -215,6 +214,9 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
             return cls(**kwargs)
         except TypeError as error:
             raise TypeError(f"solver_kwargs do not fit {cls.__name__}: {error}") from None
+
+    def _n_neurons(self, y):
+        return y.shape[1] if self._population else None
 
     def _core(self, n_neurons=None, params=None):
         observation, regularizer = self._observation(), self._regularizer()
@@ -343,7 +345,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
                 dtype=(np.float64, np.float32),
                 input_name="sample_weight",
             )
-        n_neurons = y.shape[1] if self._population else None
+        n_neurons = self._n_neurons(y)
         params = None
         if init_params is not None:
             coef, intercept = init_params
@@ -389,14 +391,14 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         X, y, _ = self._check_Xy(X, y, reset=True)
         if init_params is not None:
             return init_params
-        n_neurons = y.shape[1] if self._population else None
+        n_neurons = self._n_neurons(y)
         model = self._core(n_neurons).initialize_params(X, y)
         return self._coef_out(model.coef), np.asarray(model.intercept)
 
     def initialize_state(self, X, y, init_params):
         """The solver state for step-wise fitting from ``init_params`` (see `update`)."""
         X, y, _ = self._check_Xy(X, y, reset=True)
-        n_neurons = y.shape[1] if self._population else None
+        n_neurons = self._n_neurons(y)
         coef, intercept = init_params
         model = self._core(n_neurons, (self._coef_in(coef), intercept))
         state = init_state(model, X, y, self._solver())
@@ -408,7 +410,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         `initialize_state` or the previous call). Returns ``(params, opt_state)`` and sets the
         fitted attributes (the scale is estimated on the batch)."""
         X, y, _ = self._check_Xy(X, y, reset=False)
-        n_neurons = y.shape[1] if self._population else None
+        n_neurons = self._n_neurons(y)
         coef, intercept = params
         model = self._core(n_neurons, (self._coef_in(coef), intercept))
         flat = _flat_params(model)
