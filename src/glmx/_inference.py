@@ -40,6 +40,7 @@ from ._fit import (
     _setup_one,
     fisher_hessian,
     penalised_objective,
+    weighted_gram,
 )
 from ._glm import GLM, initial_intercept
 from ._links import IdentityLink
@@ -326,16 +327,6 @@ def _pinv(matrix):
 # --- the computation, for one neuron ---------------------------------------------------------
 
 
-def _bordered_gram(X, row_weights, mask):
-    """``X1^T diag(row_weights) X1`` with ``X1 = [X * mask, 1]`` (masked columns zero)."""
-    X = X if mask is None else X * mask
-    gram = (X * row_weights[:, None]).T @ X
-    column = row_weights @ X
-    top = jnp.concatenate([gram, column[:, None]], axis=1)
-    bottom = jnp.concatenate([column, jnp.sum(row_weights)[None]])[None, :]
-    return jnp.concatenate([top, bottom], axis=0)
-
-
 def _null_fit(args, start):
     """The intercept of the intercept-only model (with the offset and weights): Newton's method
     on the same objective, with no columns."""
@@ -366,7 +357,7 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
 
     # Information at unit dispersion, summed over rows (args.weights are normalised to 1).
     per_row = _fisher_weights if information == "expected" else _observed_weights
-    info = _bordered_gram(args.X, per_row(params, args) * total, args.feature_mask)
+    info = weighted_gram(params, args, per_row(params, args) * total, False)
     penalty = jnp.zeros((d, d), dtype)
     penalty = penalty.at[:-1, :-1].set(total * jax.hessian(args.regularizer.penalty)(coef))
     free = _free(params, args)
@@ -390,13 +381,14 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
         score = residual * observation.link.inverse_derivative(eta) / variance
         k = jnp.sum(free).astype(dtype)
         if cov_type == "cluster":
-            X1 = jnp.concatenate([_masked_design(args), jnp.ones((X.shape[0], 1), dtype)], 1)
+            # Masked features are not free: their rows and columns of the meat are zeroed below.
+            X1 = jnp.concatenate([args.X, jnp.ones((X.shape[0], 1), dtype)], 1)
             sums = jax.ops.segment_sum(X1 * (weights * score)[:, None], groups, n_groups)
             meat = sums.T @ sums
             correction = n_groups / (n_groups - 1.0) * (n_rows - 1.0) / (n_rows - k)
             df_inference = jnp.asarray(n_groups - 1.0, dtype)
         else:
-            meat = _bordered_gram(args.X, weights * score**2, args.feature_mask)
+            meat = weighted_gram(params, args, weights * score**2, False)
             correction = n_rows / (n_rows - k) if cov_type == "HC1" else 1.0
             df_inference = dof_resid
         meat = jnp.where(both, meat, 0.0)
@@ -448,10 +440,6 @@ def _spd_inverse(matrix):
     scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
     unit = matrix / (scale[:, None] * scale[None, :])
     return _pinv(unit) / (scale[:, None] * scale[None, :])
-
-
-def _masked_design(args):
-    return args.X if args.feature_mask is None else args.X * args.feature_mask
 
 
 @eqx.filter_jit
