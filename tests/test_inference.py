@@ -334,8 +334,10 @@ def test_inference_errors():
         info.conf_int(95)
     with pytest.raises(ValueError, match="'x\\[9\\]' is not a parameter name"):
         info.wald_test(["x[9]"])
-    with pytest.raises(ValueError, match=r"restrictions must be a \(r, 5\) matrix"):
+    with pytest.raises(ValueError, match=r"restrictions must be a \(r, 5\) matrix") as raised:
         info.wald_test(np.ones((2, 3)))
+    assert "the 4 coefficients, then the intercept" in str(raised.value)
+    assert "got shape (2, 3)" in str(raised.value)
     with pytest.raises(ValueError, match="names block 'stim', but the design's blocks are"):
         info.wald_test("stim")
     with pytest.raises(ValueError, match="give exactly one of block"):
