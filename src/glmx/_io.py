@@ -49,14 +49,9 @@ def _encode(value, arrays: dict):
             "tuple" if isinstance(value, tuple) else "list": [_encode(v, arrays) for v in value]
         }
     if isinstance(value, eqx.Module):
-        cls = type(value)
-        if cls.__name__ == "PopulationGLM" and cls.__module__.startswith("glmx"):
-            fields = {"glm": value.glm, "n_neurons": value.n_neurons}
-            fields["feature_mask"] = value.feature_mask
-        else:
-            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {
-            "module": cls.__name__,
+            "module": type(value).__name__,
             "fields": {k: _encode(v, arrays) for k, v in fields.items()},
         }
     raise TypeError(
@@ -91,7 +86,7 @@ def _decode_module(node, arrays, classes: dict):
         )
     fields = {k: _decode(v, arrays, classes) for k, v in node["fields"].items()}
     cls = classes[name]
-    if name == "PopulationGLM":
+    if name == "PopulationGLM":  # its constructor takes the GLM's parts, not the GLM
         glm = fields["glm"]
         return cls(
             glm.observation,
