@@ -49,6 +49,7 @@ from ._population import PopulationGLM
 from ._regularizers import UnRegularized
 from ._repr import ValueRepr
 from ._solvers import Curvature, Newton, iterative_solve
+from ._solvers._implicit import restricted_to
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 INFORMATION = ("expected", "observed")
@@ -362,8 +363,7 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
     penalty = penalty.at[:-1, :-1].set(total * jax.hessian(args.regularizer.penalty)(coef))
     free = _free(params, args)
     both = free[:, None] & free[None, :]
-    restricted = jnp.where(both, info + penalty, 0.0) + jnp.diag(jnp.where(free, 0.0, 1.0))
-    bread = jnp.where(both, _spd_inverse(restricted), 0.0)
+    bread = jnp.where(both, _spd_inverse(restricted_to(info + penalty, free)), 0.0)
     edf = jnp.sum(bread * jnp.where(both, info, 0.0))  # trace(bread @ info), both symmetric
     dof_resid = total - edf
 

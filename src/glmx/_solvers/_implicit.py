@@ -83,7 +83,7 @@ class AbstractAdjoint(ValueRepr):
 _LINEAR_SOLVERS = ("cg", "cholesky")
 
 
-def _restricted(matrix, free):
+def restricted_to(matrix, free):
     """``matrix`` on the free block and the identity elsewhere."""
     both = free[:, None] & free[None, :]
     return jnp.where(both, matrix, 0.0) + jnp.diag(jnp.where(free, 0.0, 1.0))
@@ -154,7 +154,7 @@ class Implicit(AbstractAdjoint):
                 hessian = jax.hessian(lambda v: stationarity.objective(unravel(v), args))(flat)
             else:
                 hessian = stationarity.hessian(x, args)
-            factor, _ = safe_cholesky(_restricted(hessian, free).astype(flat.dtype))
+            factor, _ = safe_cholesky(restricted_to(hessian, free).astype(flat.dtype))
             return lambda rhs: jax.scipy.linalg.cho_solve((factor, True), rhs)
 
         if stationarity.hessian_vector is None:
@@ -174,7 +174,7 @@ class Implicit(AbstractAdjoint):
         precondition = None
         if stationarity.preconditioner is not None:
             approximation = stationarity.preconditioner(x, args).astype(flat.dtype)
-            factor, finite = safe_cholesky(_restricted(approximation, free))
+            factor, finite = safe_cholesky(restricted_to(approximation, free))
 
             def precondition(r):
                 solved = jax.scipy.linalg.cho_solve((factor, True), r)
