@@ -30,6 +30,7 @@ from ._solvers import (
     LBFGS,
     RESULTS,
     AbstractAdjoint,
+    AbstractRows,
     AbstractSolver,
     Curvature,
     Implicit,
@@ -108,7 +109,7 @@ def _strong(tree):
     return jax.tree.map(lambda x: jnp.asarray(x, x.dtype) if eqx.is_array(x) else x, tree)
 
 
-class _Args(eqx.Module):
+class _Args(AbstractRows):
     """What the objective depends on besides the parameters (all differentiable leaves)."""
 
     X: Float[Array, "n p"]

@@ -42,6 +42,7 @@ from ._fit import (
     penalised_objective,
     weighted_gram,
 )
+from ._linalg import pinv, restricted_to, spd_inverse
 from ._glm import GLM, initial_intercept
 from ._links import IdentityLink
 from ._observations import Gaussian
@@ -49,7 +50,6 @@ from ._population import PopulationGLM
 from ._regularizers import UnRegularized
 from ._repr import ValueRepr
 from ._solvers import Curvature, Newton, iterative_solve
-from ._solvers._implicit import restricted_to
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 INFORMATION = ("expected", "observed")
@@ -198,7 +198,7 @@ class Inference(ValueRepr):
             raise ValueError(f"value has {q.shape[-1]} entries but there are {r} restrictions.")
         diff = jnp.einsum("rd,...d->...r", R, self.params) - q
         middle = jnp.einsum("rd,...de,se->...rs", R, self.cov, R)
-        statistic = jnp.einsum("...r,...rs,...s->...", diff, _pinv(middle), diff)
+        statistic = jnp.einsum("...r,...rs,...s->...", diff, pinv(middle), diff)
         df = jnp.full(statistic.shape, float(r), statistic.dtype)
         if self.use_t:
             f = statistic / r
@@ -317,14 +317,6 @@ def _check_level(level) -> None:
         raise ValueError(f"level must be a number in (0, 1), e.g. 0.95, got {level!r}.")
 
 
-def _pinv(matrix):
-    """Pseudo-inverse of symmetric positive semi-definite matrices (batched)."""
-    values, vectors = jnp.linalg.eigh(matrix)
-    cutoff = jnp.finfo(matrix.dtype).eps * matrix.shape[-1] * jnp.max(values, axis=-1)
-    inverse = jnp.where(values > cutoff[..., None], 1.0 / jnp.where(values > 0, values, 1.0), 0.0)
-    return jnp.einsum("...ij,...j,...kj->...ik", vectors, inverse, vectors)
-
-
 # --- the computation, for one neuron ---------------------------------------------------------
 
 
@@ -363,7 +355,7 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
     penalty = penalty.at[:-1, :-1].set(total * jax.hessian(args.regularizer.penalty)(coef))
     free = _free(params, args)
     both = free[:, None] & free[None, :]
-    bread = jnp.where(both, _spd_inverse(restricted_to(info + penalty, free)), 0.0)
+    bread = jnp.where(both, spd_inverse(restricted_to(info + penalty, free)), 0.0)
     edf = jnp.sum(bread * jnp.where(both, info, 0.0))  # trace(bread @ info), both symmetric
     dof_resid = total - edf
 
@@ -429,17 +421,6 @@ def _inference_one(glm: GLM, groups, *data, cov_type, information, n_groups):
         null_log_likelihood=loglik(null_mean, scale),
         df_inference=df_inference,
     )
-
-
-def _spd_inverse(matrix):
-    """The (pseudo-)inverse of a symmetric positive semi-definite matrix, computed on its
-    unit-diagonal scaling so that the columns' units do not matter; directions with
-    eigenvalues below ``d * eps`` of the largest (a rank-deficient design) are dropped, as a
-    pseudo-inverse does."""
-    diagonal = jnp.diagonal(matrix)
-    scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
-    unit = matrix / (scale[:, None] * scale[None, :])
-    return _pinv(unit) / (scale[:, None] * scale[None, :])
 
 
 @eqx.filter_jit

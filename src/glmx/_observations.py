@@ -45,14 +45,14 @@ class AbstractObservation(ValueRepr):
     support: ClassVar[str]
     has_scale: ClassVar[bool]
     mean_range: ClassVar[tuple[float | None, float | None]]
-    links: ClassVar[tuple[type, ...]]
+    links: ClassVar[tuple[type, ...] | None] = None
 
     @abc.abstractmethod
     def value_checks(self) -> list[tuple[Bool[Array, ""], str, Array | None]]:
         """``(is_bad, message, value)`` triples for the model's own hyperparameters."""
 
     def __check_init__(self):
-        link, allowed = type(self.link), getattr(self, "links", None)
+        link, allowed = type(self.link), self.links
         if allowed is not None and link in BUILTIN_LINKS and link not in allowed:
             names = ", ".join(f"{cls.__name__}()" for cls in allowed)
             raise TypeError(

@@ -5,6 +5,9 @@ from ._base import (
     AbstractSolver as AbstractSolver,
 )
 from ._base import (
+    AbstractRows as AbstractRows,
+)
+from ._base import (
     Curvature as Curvature,
 )
 from ._base import (

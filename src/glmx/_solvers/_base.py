@@ -51,6 +51,25 @@ class Curvature(eqx.Module):
     estimate: Callable[[Any, Any], Float[Array, "d d"]] | None
 
 
+class AbstractRows(eqx.Module):
+    """Problem arguments that are a mean over rows and can be restricted to some of them: the
+    interface stochastic solvers (`SVRG`) sample mini-batches through.
+
+    - ``n_rows``: how many rows the objective averages over.
+    - ``take_rows(index)``: the arguments on the rows ``index`` ``(b,)``, reweighted so that the
+      objective on them estimates the full one without bias when rows are drawn uniformly.
+    """
+
+    @property
+    @abc.abstractmethod
+    def n_rows(self) -> int:
+        """The number of rows."""
+
+    @abc.abstractmethod
+    def take_rows(self, index: Int[Array, " b"]) -> "AbstractRows":
+        """The arguments on the rows ``index``."""
+
+
 Prox = NonSmooth | Callable[[Any, Float[Array, ""], Any], Any] | None
 
 

@@ -33,9 +33,9 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float
 
+from .._linalg import conjugate_gradient, restricted_to, safe_cholesky
 from .._repr import ValueRepr
 from ._base import AbstractSolver, Curvature, Prox, Solution, iterative_solve, unrolled_loops
-from ._newton import safe_cholesky
 
 
 class Stationarity(eqx.Module):
@@ -81,12 +81,6 @@ class AbstractAdjoint(ValueRepr):
 
 
 _LINEAR_SOLVERS = ("cg", "cholesky")
-
-
-def restricted_to(matrix, free):
-    """``matrix`` on the free block and the identity elsewhere."""
-    both = free[:, None] & free[None, :]
-    return jnp.where(both, matrix, 0.0) + jnp.diag(jnp.where(free, 0.0, 1.0))
 
 
 class Implicit(AbstractAdjoint):
@@ -189,36 +183,6 @@ class Implicit(AbstractAdjoint):
 
         # custom_linear_solve makes the solve transposable (JAX cannot transpose the loop).
         return lambda rhs: jax.lax.custom_linear_solve(operator, rhs, cg, symmetric=True)
-
-
-def conjugate_gradient(matvec, rhs: Float[Array, " d"], tol: float, max_steps: int, precondition):
-    """Solve ``A x = rhs`` for a symmetric positive (semi-)definite ``A`` given as ``matvec``,
-    from ``x = 0``, until ``||r|| <= tol ||rhs||`` or ``max_steps`` iterations; with
-    ``precondition(r) ~ A^{-1} r`` (symmetric positive definite) when it is not ``None``."""
-    if precondition is None:
-        precondition = lambda r: r  # noqa: E731
-    threshold = (tol * jnp.linalg.norm(rhs)) ** 2
-    tiny = jnp.finfo(rhs.dtype).tiny
-
-    def cond(carry):
-        _, r, _, _, k = carry
-        return (jnp.dot(r, r) > threshold) & (k < max_steps)
-
-    def body(carry):
-        x, r, p, rz, k = carry
-        ap = matvec(p)
-        alpha = rz / jnp.maximum(jnp.dot(p, ap), tiny)
-        x = x + alpha * p
-        r = r - alpha * ap
-        z = precondition(r)
-        new_rz = jnp.dot(r, z)
-        p = z + (new_rz / jnp.maximum(rz, tiny)) * p
-        return x, r, p, new_rz, k + 1
-
-    z = precondition(rhs)
-    start = (jnp.zeros_like(rhs), rhs, z, jnp.dot(rhs, z), 0)
-    x, *_ = jax.lax.while_loop(cond, body, start)
-    return x
 
 
 class Unrolled(AbstractAdjoint):

@@ -17,9 +17,9 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float, Int
 
+from .._linalg import safe_cholesky
 from ._base import AbstractSolver
 from ._linesearch import backtracking_search, flat_value_and_grad
-from ._newton import safe_cholesky
 
 
 class _LBFGSState(eqx.Module):

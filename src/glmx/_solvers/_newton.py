@@ -18,41 +18,12 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
+from .._linalg import safe_cholesky
 from ._base import AbstractSolver, resolved_tol, while_loop
 from ._linesearch import backtracking_search, flat_value_and_grad
 
 _SUFFICIENT_DECREASE = 1e-4
 _MAX_BACKTRACKS = 40
-
-
-def safe_cholesky(matrix: Float[Array, "d d"], formed_in=None) -> tuple[Float[Array, "d d"], Array]:
-    """Cholesky factor of a positive semi-definite ``matrix``, and whether it is finite.
-
-    The matrix is first scaled to unit diagonal (``D^-1/2 M D^-1/2``), so that the jitter is
-    the same relative amount for every coordinate whatever the units of the columns of ``X``.
-    The factorisation is tried with a jitter of ``100 d eps`` in the matrix's own dtype, which
-    keeps ill-conditioned designs' factors accurate; if that fails (a singular design, or the
-    rounding of a Gram formed in the lower precision ``formed_in`` made it indefinite), with
-    ``100 d eps`` of ``formed_in``. Both are ``d^3`` work, small beside forming the Gram. The
-    returned ``L`` satisfies ``L L^T = M + jitter * diag(M)``.
-    """
-    d = matrix.shape[0]
-    diagonal = jnp.diagonal(matrix)
-    scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
-    unit = matrix / (scale[:, None] * scale[None, :])
-    eye = jnp.eye(d, dtype=matrix.dtype)
-    small = 100 * d * float(jnp.finfo(matrix.dtype).eps)
-    large = 100 * d * float(jnp.finfo(matrix.dtype if formed_in is None else formed_in).eps)
-    if large > small:
-        # Both factorisations in one batched call: two LAPACK calls in one program can
-        # deadlock XLA's CPU thread pool under vmap (seen with jaxlib 0.10 on two cores, even
-        # when a data dependency orders them).
-        both = jnp.linalg.cholesky(jnp.stack([unit + small * eye, unit + large * eye]))
-        factor = jnp.where(jnp.all(jnp.isfinite(both[0])), both[0], both[1])
-    else:
-        factor = jnp.linalg.cholesky(unit + small * eye)
-    factor = scale[:, None] * factor
-    return factor, jnp.all(jnp.isfinite(factor))
 
 
 def _hessian(fn, curvature, params, args, low_precision):

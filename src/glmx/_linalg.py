@@ -1,0 +1,108 @@
+"""Guarded dense linear algebra shared by the solvers, implicit differentiation and inference.
+
+Every routine here works on small ``d x d`` matrices (``d`` parameters), never on the data:
+
+- `safe_cholesky`: the Cholesky factor of a positive semi-definite matrix, jittered so that it
+  exists for singular and badly scaled ones, with a flag saying whether it is finite.
+- `conjugate_gradient`: a (preconditioned) conjugate-gradient solve against a matrix-free
+  operator.
+- `restricted_to`: a matrix restricted to a free block of coordinates (the identity elsewhere).
+- `pinv` and `spd_inverse`: pseudo-inverses of symmetric positive semi-definite matrices, the
+  second computed on the unit-diagonal scaling so that the columns' units do not matter.
+
+All are batched-friendly (``vmap``) and branch-free.
+"""
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float
+
+
+def unit_diagonal(matrix: Float[Array, "d d"]) -> tuple[Float[Array, "d d"], Float[Array, " d"]]:
+    """``(D^-1/2 M D^-1/2, sqrt(D))`` with ``D`` the diagonal of ``M`` (entries that are not
+    positive count as 1), so that ``M = s s^T * unit`` elementwise."""
+    diagonal = jnp.diagonal(matrix)
+    scale = jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0))
+    return matrix / (scale[:, None] * scale[None, :]), scale
+
+
+def safe_cholesky(matrix: Float[Array, "d d"], formed_in=None) -> tuple[Float[Array, "d d"], Array]:
+    """Cholesky factor of a positive semi-definite ``matrix``, and whether it is finite.
+
+    The matrix is first scaled to unit diagonal (`unit_diagonal`), so that the jitter is the
+    same relative amount for every coordinate whatever the units of the columns of ``X``. The
+    factorisation is tried with a jitter of ``100 d eps`` in the matrix's own dtype, which
+    keeps ill-conditioned designs' factors accurate; if that fails (a singular design, or the
+    rounding of a Gram formed in the lower precision ``formed_in`` made it indefinite), with
+    ``100 d eps`` of ``formed_in``. Both are ``d^3`` work, small beside forming the Gram. The
+    returned ``L`` satisfies ``L L^T = M + jitter * diag(M)``.
+    """
+    d = matrix.shape[0]
+    unit, scale = unit_diagonal(matrix)
+    eye = jnp.eye(d, dtype=matrix.dtype)
+    small = 100 * d * float(jnp.finfo(matrix.dtype).eps)
+    large = 100 * d * float(jnp.finfo(matrix.dtype if formed_in is None else formed_in).eps)
+    if large > small:
+        # Both factorisations in one batched call: two LAPACK calls in one program can
+        # deadlock XLA's CPU thread pool under vmap (seen with jaxlib 0.10 on two cores, even
+        # when a data dependency orders them).
+        both = jnp.linalg.cholesky(jnp.stack([unit + small * eye, unit + large * eye]))
+        factor = jnp.where(jnp.all(jnp.isfinite(both[0])), both[0], both[1])
+    else:
+        factor = jnp.linalg.cholesky(unit + small * eye)
+    factor = scale[:, None] * factor
+    return factor, jnp.all(jnp.isfinite(factor))
+
+
+def conjugate_gradient(matvec, rhs: Float[Array, " d"], tol: float, max_steps: int, precondition):
+    """Solve ``A x = rhs`` for a symmetric positive (semi-)definite ``A`` given as ``matvec``,
+    from ``x = 0``, until ``||r|| <= tol ||rhs||`` or ``max_steps`` iterations; with
+    ``precondition(r) ~ A^{-1} r`` (symmetric positive definite) when it is not ``None``."""
+    if precondition is None:
+        precondition = lambda r: r  # noqa: E731
+    threshold = (tol * jnp.linalg.norm(rhs)) ** 2
+    tiny = jnp.finfo(rhs.dtype).tiny
+
+    def cond(carry):
+        _, r, _, _, k = carry
+        return (jnp.dot(r, r) > threshold) & (k < max_steps)
+
+    def body(carry):
+        x, r, p, rz, k = carry
+        ap = matvec(p)
+        alpha = rz / jnp.maximum(jnp.dot(p, ap), tiny)
+        x = x + alpha * p
+        r = r - alpha * ap
+        z = precondition(r)
+        new_rz = jnp.dot(r, z)
+        p = z + (new_rz / jnp.maximum(rz, tiny)) * p
+        return x, r, p, new_rz, k + 1
+
+    z = precondition(rhs)
+    start = (jnp.zeros_like(rhs), rhs, z, jnp.dot(rhs, z), 0)
+    x, *_ = jax.lax.while_loop(cond, body, start)
+    return x
+
+
+def restricted_to(matrix: Float[Array, "d d"], free: Bool[Array, " d"]) -> Float[Array, "d d"]:
+    """``matrix`` on the free block and the identity elsewhere."""
+    both = free[:, None] & free[None, :]
+    return jnp.where(both, matrix, 0.0) + jnp.diag(jnp.where(free, 0.0, 1.0))
+
+
+def pinv(matrix: Float[Array, "*batch d d"]) -> Float[Array, "*batch d d"]:
+    """Pseudo-inverse of symmetric positive semi-definite matrices (batched): eigenvalues below
+    ``d eps`` of the largest are dropped."""
+    values, vectors = jnp.linalg.eigh(matrix)
+    cutoff = jnp.finfo(matrix.dtype).eps * matrix.shape[-1] * jnp.max(values, axis=-1)
+    inverse = jnp.where(values > cutoff[..., None], 1.0 / jnp.where(values > 0, values, 1.0), 0.0)
+    return jnp.einsum("...ij,...j,...kj->...ik", vectors, inverse, vectors)
+
+
+def spd_inverse(matrix: Float[Array, "d d"]) -> Float[Array, "d d"]:
+    """The (pseudo-)inverse of a symmetric positive semi-definite matrix, computed on its
+    unit-diagonal scaling so that the columns' units do not matter; directions with
+    eigenvalues below ``d * eps`` of the largest (a rank-deficient design) are dropped, as a
+    pseudo-inverse does."""
+    unit, scale = unit_diagonal(matrix)
+    return pinv(unit) / (scale[:, None] * scale[None, :])
