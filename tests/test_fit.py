@@ -308,7 +308,7 @@ def test_optax_solver_reaches_the_optimum():
 
 
 def test_curvature_start_is_used_below_the_feature_limit_only(monkeypatch):
-    import glmx._fit as fit_module
+    import glmx._problem as fit_module
 
     X, y, _, _ = simulate("poisson")
     with_curvature, r1 = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, TIGHT)

@@ -51,7 +51,7 @@ def _compare(info, res, p, hc1_factor=1.0):
         (info.aic, res.aic),
         (info.bic, res.bic),
         (info.bic_deviance, res.bic_deviance),
-        (info.dof_resid, res.df_resid),
+        (info.dof_resid_effective, res.df_resid),
         (info.dof_model, res.df_model),
     ]:
         np.testing.assert_allclose(mine, theirs, rtol=RTOL)
@@ -206,7 +206,7 @@ def test_ridge_effective_degrees_of_freedom_and_penalised_covariance():
     np.testing.assert_allclose(info.edf, np.trace(hat), rtol=1e-10)
     assert float(info.edf) < X.shape[1] + 1
     dof_resid = len(y) - np.trace(hat)
-    np.testing.assert_allclose(info.dof_resid, dof_resid, rtol=1e-10)
+    np.testing.assert_allclose(info.dof_resid_effective, dof_resid, rtol=1e-10)
     scale = np.sum((y - mean) ** 2 / mean**2) / dof_resid
     np.testing.assert_allclose(info.scale, scale, rtol=1e-10)
     np.testing.assert_allclose(info.cov, scale * inverse, rtol=1e-9)

@@ -223,7 +223,7 @@ def test_bad_population_construction():
 
 
 def test_chunking_over_neurons_gives_the_same_fit(monkeypatch):
-    import glmx._fit as fit_module
+    import glmx._data as fit_module
 
     X, Y = population_data()
     pop = glmx.PopulationGLM(

@@ -5,14 +5,15 @@ concatenating its blocks in sorted-key order; the fit works on that flat form an
 coefficients back as a dict. These helpers do that mapping and the structural checks on it.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 
 def shape_of(a) -> tuple[int, ...]:
     """The shape of an array, array-like or ``jax.ShapeDtypeStruct``."""
-    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
+    return tuple(a.shape) if isinstance(a, jax.ShapeDtypeStruct) else np.shape(a)
 
 
 def keys_of(tree) -> tuple[str, ...] | None:
@@ -81,8 +82,31 @@ def check_coef_matches(X, coef, name: str = "X") -> None:
             )
 
 
-def design_dot(X, coef) -> Float[Array, " n"]:
-    """``X @ coef`` for array or dict designs."""
+def linear_predictor(X, coef, intercept, offset=None) -> Float[Array, " n"]:
+    """``eta = X @ coef + intercept (+ offset)`` for an array design ``(n, p)`` with ``coef``
+    ``(p,)``, or a dict design with dict coefficients: the one place glmx forms it."""
     if isinstance(X, dict):
-        return sum(jnp.asarray(X[k]) @ coef[k] for k in sorted(X))
-    return jnp.asarray(X) @ coef
+        eta = sum(jnp.asarray(X[k]) @ coef[k] for k in sorted(X)) + intercept
+    else:
+        eta = jnp.asarray(X) @ coef + intercept
+    return eta if offset is None else eta + jnp.asarray(offset)
+
+
+def nan_rows(X) -> Bool[Array, "*neurons n"]:
+    """The rows of a design that hold a NaN in any block: ``(n,)`` for a shared design
+    ``(n, p)``, ``(neurons, n)`` for a per-neuron one ``(neurons, n, p)``."""
+    blocks = [X[k] for k in sorted(X)] if isinstance(X, dict) else [X]
+    rows = [jnp.any(jnp.isnan(jnp.asarray(b)), axis=-1) for b in blocks]
+    return rows[0] if len(rows) == 1 else jnp.any(jnp.stack(rows), axis=0)
+
+
+def missing_rows(x_nan: Bool[Array, "*neurons n"], y: Float[Array, " n *neurons"]):
+    """Where an observation is left out: NaN in ``y`` or anywhere in its row of ``X``
+    (``x_nan`` from `nan_rows`). The one missing-row rule of glmx, used by fits, checks,
+    scores and inference alike; the result has the shape of ``y`` (``(n,)`` or ``(n,
+    neurons)``)."""
+    if x_nan.ndim == 2:  # per-neuron design (neurons, n) against y (n, neurons)
+        x_nan = x_nan.T
+    elif jnp.ndim(y) == 2:
+        x_nan = x_nan[:, None]
+    return x_nan | jnp.isnan(y)

@@ -5,7 +5,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
 from ._arrays import as_float_leaf
-from ._design import check_coef_matches, design_dot, keys_of, unravel_coef
+from ._design import (
+    check_coef_matches,
+    keys_of,
+    linear_predictor,
+    missing_rows,
+    nan_rows,
+    unravel_coef,
+)
 from ._observations import AbstractObservation, Poisson
 from ._regularizers import AbstractRegularizer, UnRegularized
 from ._repr import ValueRepr
@@ -75,8 +82,7 @@ class GLM(ValueRepr):
     ) -> Float[Array, " n"]:
         """``eta = X @ coef + intercept (+ offset)``, shape ``(n,)``; NaN rows give NaN."""
         self._require_params(X)
-        eta = design_dot(X, self.coef) + self.intercept
-        return eta if offset is None else eta + jnp.asarray(offset)
+        return linear_predictor(X, self.coef, self.intercept, offset)
 
     def predict(self, X: Design, offset: Real[ArrayLike, " n"] | None = None) -> Float[Array, " n"]:
         """The mean of ``y`` for each row of ``X`` (``(n, p)`` or dict), shape ``(n,)``.
@@ -104,7 +110,7 @@ class GLM(ValueRepr):
             raise ValueError(f"aggregate must be 'mean', 'sum' or 'none', got {aggregate!r}.")
         eta = self.linear_predictor(X, offset)
         y = jnp.asarray(y)
-        keep = ~(jnp.isnan(eta) | jnp.isnan(y))
+        keep = ~missing_rows(nan_rows(X), y)
         per_row = self.observation.predictor_log_likelihood(
             jnp.where(keep, y, 1.0), jnp.where(keep, eta, 0.0), self.scale
         )
@@ -140,7 +146,7 @@ class GLM(ValueRepr):
             return self.log_likelihood(X, y, offset=offset, sample_weight=sample_weight)
         mean = self.predict(X, offset)
         y = jnp.asarray(y)
-        keep = ~(jnp.isnan(mean) | jnp.isnan(y))
+        keep = ~missing_rows(nan_rows(X), y)
         w = jnp.ones_like(mean) if sample_weight is None else jnp.asarray(sample_weight)
         return self.observation.pseudo_r2(
             jnp.where(keep, y, 1.0),
@@ -168,9 +174,10 @@ class GLM(ValueRepr):
         sample_weight: Real[ArrayLike, " n"] | None = None,
     ) -> "GLM":
         """A copy with zero coefficients (mirroring ``X``) and the intercept set so that the
-        model's mean equals the (weighted) mean of ``y``; NaN rows are ignored."""
+        model's mean equals the (weighted) mean of ``y``; rows with NaN in ``X`` or ``y`` are
+        ignored."""
         y = jnp.asarray(y)
-        keep = ~jnp.isnan(y)
+        keep = ~missing_rows(nan_rows(X), y)
         w = jnp.ones_like(y) if sample_weight is None else jnp.asarray(sample_weight)
         intercept = initial_intercept(self.observation, jnp.where(keep, y, 0.0), w * keep)
         if isinstance(X, dict):

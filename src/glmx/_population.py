@@ -26,9 +26,11 @@ def _series_axis(a) -> int | None:
     return None if a is None or np.ndim(a) == 1 else 1
 
 
-def split_batched(model):
-    """``(batched, static)``: the floating leaves (which carry the neuron axis) and the rest."""
-    return eqx.partition(model, eqx.is_inexact_array)
+def neuron_axis(leaf) -> int | None:
+    """The neuron axis of a leaf of a population's `GLM`: its floating arrays (parameters and
+    hyperparameters) carry the neuron axis first; other leaves (masks, group indices) are shared.
+    Usable as an ``in_axes`` entry of ``eqx.filter_vmap``."""
+    return 0 if eqx.is_inexact_array(leaf) else None
 
 
 def broadcast_neurons(glm: GLM, n_neurons: int) -> GLM:
@@ -149,19 +151,18 @@ class PopulationGLM(ValueRepr):
 
     def neuron(self, k: int) -> GLM:
         """The single-neuron `GLM` of neuron ``k``."""
-        batched, static = split_batched(self.glm)
-        return eqx.combine(jax.tree.map(lambda x: x[k], batched), static)
+        return jax.tree.map(lambda x: x[k] if neuron_axis(x) == 0 else x, self.glm)
 
     def _map(self, method, X, *series, key_axis=None, extra=()):
         """Run ``method(glm_k, X_k, *series_k, *extra)`` for every neuron; outputs get the
         neuron axis last (``(n, neurons)``) for per-row results, first for scalars."""
-        batched, static = split_batched(self.glm)
-
-        def one(b, X, *rest):
-            return method(eqx.combine(b, static), X, *rest)
-
-        axes = (0, _design_axis(X), *[_series_axis(s) for s in series], *[key_axis for _ in extra])
-        out = jax.vmap(one, in_axes=axes)(batched, X, *series, *extra)
+        axes = (
+            neuron_axis,
+            _design_axis(X),
+            *[_series_axis(s) for s in series],
+            *[key_axis for _ in extra],
+        )
+        out = eqx.filter_vmap(method, in_axes=axes)(self.glm, X, *series, *extra)
         return jax.tree.map(lambda o: jnp.moveaxis(o, 0, -1) if o.ndim > 1 else o, out)
 
     def predict(self, X, offset=None) -> Float[Array, "n neurons"]:
@@ -216,19 +217,15 @@ class PopulationGLM(ValueRepr):
     def initialize_params(self, X, Y, *, sample_weight=None) -> "PopulationGLM":
         """A copy with zero coefficients ``(neurons, p)`` (or a dict of ``(neurons, p_k)``) and
         each neuron's intercept set so that its mean equals the (weighted) mean of its column
-        of ``Y`` ``(n, neurons)``; NaN entries are ignored. ``X`` only gives the structure."""
-        template = X[0] if _design_axis(X) == 0 else X
-        if isinstance(X, dict):
-            template = {k: (v[0] if _design_axis(X) == 0 else v) for k, v in X.items()}
-        batched, static = split_batched(without_params(self.glm))
+        of ``Y`` ``(n, neurons)``; rows with NaN in ``X`` or ``Y`` are ignored."""
 
-        def one(b, y, w):
-            glm = eqx.combine(b, static).initialize_params(template, y, sample_weight=w)
+        def one(glm, X, y, w):
+            glm = glm.initialize_params(X, y, sample_weight=w)
             return glm.coef, glm.intercept
 
-        w_axis = _series_axis(sample_weight)
-        coef, intercept = jax.vmap(one, in_axes=(0, 1, w_axis))(
-            batched, jnp.asarray(Y), sample_weight
+        axes = (neuron_axis, _design_axis(X), 1, _series_axis(sample_weight))
+        coef, intercept = eqx.filter_vmap(one, in_axes=axes)(
+            without_params(self.glm), X, jnp.asarray(Y), sample_weight
         )
         return eqx.tree_at(
             lambda p: (p.glm.coef, p.glm.intercept),

@@ -45,7 +45,7 @@ def _format(obj, indent: int) -> str:
         fields = [
             (f.name, getattr(obj, f.name))
             for f in dataclasses.fields(obj)
-            if f.repr and hasattr(obj, f.name)
+            if f.repr and f.name in vars(obj)
         ]
         name = type(obj).__name__
         items = [f"{key}={_format(value, indent + 2)}" for key, value in fields]
@@ -54,7 +54,7 @@ def _format(obj, indent: int) -> str:
             return one_line
         pad = " " * (indent + 2)
         return f"{name}(\n" + ",\n".join(pad + item for item in items) + "\n" + " " * indent + ")"
-    if isinstance(obj, tuple | list) and not hasattr(obj, "_fields"):
+    if type(obj) in (tuple, list):  # not named tuples, which print themselves
         items = [_format(item, indent + 2) for item in obj]
         body = ", ".join(items) + ("," if isinstance(obj, tuple) and len(items) == 1 else "")
         return ("({})" if isinstance(obj, tuple) else "[{}]").format(body)

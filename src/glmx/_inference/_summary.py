@@ -30,7 +30,7 @@ def _fit_lines(inf) -> list[str]:
     return [
         f"glmx GLM inference: {inf.description}",
         f"  rows used {f('n_rows'):.0f} (weighted {f('n_obs'):.6g}), {covariance}",
-        f"  edf {f('edf'):.3f}   dof_resid {f('dof_resid'):.3f}   scale {f('scale'):.6g}",
+        f"  edf {f('edf'):.3f}   dof_resid {f('dof_resid_effective'):.3f}   scale {f('scale'):.6g}",
         f"  log-likelihood {f('log_likelihood'):.6g}   deviance {f('deviance'):.6g}   "
         f"null deviance {f('null_deviance'):.6g}   Pearson chi2 {f('pearson_chi2'):.6g}",
         f"  AIC {f('aic'):.6g}   BIC {f('bic'):.6g}   pseudo-R2: McFadden "

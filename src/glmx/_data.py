@@ -1,0 +1,360 @@
+"""The one input pipeline of fits and inference: from the caller's arguments to the rows each
+neuron's computation sees.
+
+On the host (`prepare`), before anything runs: the model's kind, the structure of ``X`` (array
+or dict of blocks, shared or per neuron), ``y``, ``sample_weight``, ``offset`` and the feature
+mask, checked with one sentence per problem; the common floating dtype; NumPy inputs moved to
+the device in it. The result is a `Data` record and the model's flat `GLM`.
+
+Inside the compiled program (`rows_of`, `map_neurons`): the dict design flattened, the defaults
+filled in, ONE missing-row rule (`glmx._design.missing_rows`) applied, and the per-neuron
+computation mapped over the neuron axis by ``vmap``, in chunks when the neurons' working arrays
+would not fit in memory together.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float
+
+from ._arrays import as_real_array, cast_floating, host_to_jax, is_traced
+from ._design import (
+    block_sizes,
+    check_coef_matches,
+    keys_of,
+    missing_rows,
+    n_features,
+    nan_rows,
+    ravel_coef,
+    ravel_design,
+    unravel_coef,
+)
+from ._glm import GLM
+from ._population import PopulationGLM, neuron_axis, without_params
+
+
+class Data(eqx.Module):
+    """Checked inputs of a fit, in one floating ``dtype``; ``X`` and the feature mask keep the
+    caller's structure (array or dict). ``sample_weight`` and ``offset`` are ``None`` when not
+    given. ``axes`` (populations only): the neuron axis of ``X``, ``y``, ``sample_weight``,
+    ``offset`` and the feature mask, ``None`` where shared by all neurons. ``traced``: whether
+    any input (or the model) is a tracer, so value checks must live in the graph."""
+
+    X: Any
+    y: Float[Array, " n *neurons"]
+    sample_weight: Float[Array, " n *neurons"] | None
+    offset: Float[Array, " n *neurons"] | None
+    feature_mask: Any
+    dtype: Any = eqx.field(static=True)
+    axes: tuple | None = eqx.field(static=True)
+    traced: bool = eqx.field(static=True)
+
+    @property
+    def n_features(self) -> int:
+        return n_features(self.X)
+
+
+class Rows(eqx.Module):
+    """One neuron's data as its computation sees it (batched over neurons before the map):
+    ``X`` with rows holding a NaN zeroed, ``missing`` (the rows left out, by the one rule),
+    weights and offset filled in (1 and 0 by default), the feature mask as 0/1 floats."""
+
+    X: Float[Array, "n p"]
+    y: Float[Array, " n"]
+    missing: Bool[Array, " n"]
+    sample_weight: Float[Array, " n"]
+    offset: Float[Array, " n"]
+    feature_mask: Float[Array, " p"] | None
+
+
+def in_dtype(data: Data) -> Data:
+    """``data`` with every input in its floating dtype and dict designs flattened (inside the
+    compiled program; NumPy inputs arrive in it already)."""
+    cast = lambda a: None if a is None else jnp.asarray(a, data.dtype)  # noqa: E731
+    return Data(
+        X=jax.tree.map(cast, data.X),
+        y=cast(data.y),
+        sample_weight=cast(data.sample_weight),
+        offset=cast(data.offset),
+        feature_mask=jax.tree.map(cast, data.feature_mask),
+        dtype=data.dtype,
+        axes=data.axes,
+        traced=data.traced,
+    )
+
+
+def rows_of(data: Data) -> tuple[Rows, Rows | None]:
+    """The `Rows` of every neuron (inside the compiled program, from `in_dtype` data) and
+    their neuron axes (a `Rows` of axes; ``None`` for a single model)."""
+    X = ravel_design(data.X)
+    x_nan = nan_rows(X)
+    n = data.y.shape[0]
+    rows = Rows(
+        X=jnp.where(x_nan[..., None], 0.0, X),
+        y=data.y,
+        missing=missing_rows(x_nan, data.y),
+        sample_weight=jnp.ones(n, data.dtype) if data.sample_weight is None else data.sample_weight,
+        offset=jnp.zeros(n, data.dtype) if data.offset is None else data.offset,
+        feature_mask=None if data.feature_mask is None else ravel_coef(data.feature_mask),
+    )
+    if data.axes is None:
+        return rows, None
+    x_axis, _, w_axis, o_axis, m_axis = data.axes
+    return rows, Rows(x_axis, 1, 1, w_axis, o_axis, m_axis)
+
+
+#: Memory for the per-neuron working arrays of one vmapped chunk (linear predictor, mean,
+#: residuals, line-search trials: about ten arrays of n values per neuron).
+WORKING_MEMORY_BYTES = 2 * 1024**3
+
+
+def neuron_chunk_size(n: int, n_neurons: int, dtype) -> int:
+    """How many neurons to solve at once so that their working arrays fit the budget."""
+    per_neuron = 10 * n * jnp.dtype(dtype).itemsize
+    return max(1, min(n_neurons, WORKING_MEMORY_BYTES // max(per_neuron, 1)))
+
+
+def map_neurons(fn: Callable, glm: GLM, data: Data, *extra, extra_axes: tuple | None = None):
+    """``fn(glm, rows, *extra)`` for a single model; for a population, mapped over neurons
+    (``glm``'s floating leaves and the rows along their neuron axes, ``extra`` along
+    ``extra_axes``, default shared), all at once by ``vmap`` or, when the working arrays would
+    exceed `WORKING_MEMORY_BYTES`, in chunks of neurons one after another. Call inside a
+    compiled program."""
+    rows, row_axes = rows_of(data)
+    if data.axes is None:
+        return fn(glm, rows, *extra)
+    args = (glm, rows, *extra)
+    axes = (neuron_axis, row_axes, *(extra_axes or (None,) * len(extra)))
+    n_neurons = data.y.shape[1]
+    chunk = neuron_chunk_size(rows.X.shape[-2], n_neurons, data.dtype)
+    if chunk >= n_neurons:
+        return eqx.filter_vmap(fn, in_axes=axes)(*args)
+    # Too many neurons to hold their working arrays at once: their slices one chunk after
+    # another (lax.map vmaps over each chunk), neuron axes first as lax.map expects.
+    per_leaf = tuple(_leaf_axes(part, axis) for part, axis in zip(args, axes))
+    mapped = jax.tree.map(lambda x, a: None if a < 0 else jnp.moveaxis(x, a, 0), args, per_leaf)
+    shared = jax.tree.map(lambda x, a: x if a < 0 else None, args, per_leaf)
+
+    def one(mapped_k):
+        return fn(*eqx.combine(mapped_k, shared))
+
+    return jax.lax.map(one, mapped, batch_size=chunk)
+
+
+def _leaf_axes(part, axis):
+    """A tree like ``part`` holding each leaf's neuron axis, -1 for a shared leaf; ``axis`` is
+    an ``in_axes`` entry: an int or ``None`` for the whole part, a function of the leaf, or a
+    tree of ints and ``None`` matching ``part``."""
+    if callable(axis):
+        return jax.tree.map(lambda leaf: -1 if axis(leaf) is None else axis(leaf), part)
+    return jax.tree.map(
+        lambda a, sub: jax.tree.map(lambda _: -1 if a is None else a, sub),
+        axis,
+        part,
+        is_leaf=lambda a: a is None,
+    )
+
+
+# --- on the host: structure checks, dtype, transfer ------------------------------------------
+
+
+def _label(name: str) -> str:
+    return name if name == "X" else f"X[{name!r}]"
+
+
+def _design_blocks(X) -> list:
+    """``(name, block)`` pairs of the caller's design, each a real array."""
+    if isinstance(X, dict):
+        if not X:
+            raise ValueError("X is an empty dict; give at least one block of features.")
+        for k in X:
+            if not isinstance(k, str):
+                raise TypeError(f"X's dict keys must be strings, got {k!r}.")
+        return [(k, as_real_array(X[k], f"X[{k!r}]")) for k in X]
+    return [("X", as_real_array(X, "X"))]
+
+
+def _check_design(named, n_neurons) -> tuple[int, bool]:
+    """The number of rows and whether the design is per neuron, after checking every block's
+    dimensions, neuron count and rows."""
+    population = n_neurons is not None
+    allowed = (2, 3) if population else (2,)
+    for name, block in named:
+        if block.ndim not in allowed:
+            expected = "2-dimensional (n_samples, n_features)"
+            if population:
+                expected += " or 3-dimensional (neurons, n_samples, n_features)"
+            raise ValueError(f"{_label(name)} must be {expected}, got shape {block.shape}.")
+    first_name, first = named[0]
+    per_neuron = first.ndim == 3
+    for name, block in named:
+        if block.ndim != first.ndim:
+            raise ValueError(
+                f"{_label(name)} has {block.ndim} dimensions but {_label(first_name)} has "
+                f"{first.ndim}; give every block per neuron or none."
+            )
+        if per_neuron and block.shape[0] != n_neurons:
+            raise ValueError(
+                f"{_label(name)} has {block.shape[0]} neurons along its first axis but the "
+                f"population has {n_neurons}; they must match."
+            )
+    n = first.shape[-2]
+    for name, block in named[1:]:
+        if block.shape[-2] != n:
+            raise ValueError(
+                f"{_label(name)} has {block.shape[-2]} rows but {_label(first_name)} has {n}; "
+                "every block must have the same rows."
+            )
+    if n == 0:
+        raise ValueError("X has 0 rows; fitting needs at least one sample.")
+    return n, per_neuron
+
+
+def _check_rows(name: str, array, n: int) -> None:
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional (n_samples,), got shape {array.shape}.")
+    if array.shape[0] != n:
+        raise ValueError(f"{name} has {array.shape[0]} rows but X has {n}; they must match.")
+
+
+def _check_series(name, array, n, n_neurons):
+    """``(n,)``, or for populations also ``(n, neurons)``; returns the neuron axis."""
+    if n_neurons is None or array.ndim == 1:
+        _check_rows(name, array, n)
+        return None
+    if array.shape != (n, n_neurons):
+        raise ValueError(
+            f"{name} must have shape ({n},) or ({n}, {n_neurons}) (samples, neurons), got "
+            f"shape {array.shape}."
+        )
+    return 1
+
+
+def _check_y(y, n, n_neurons) -> None:
+    if n_neurons is None:
+        _check_rows("y", y, n)
+        return
+    if y.ndim != 2 or y.shape[1] != n_neurons:
+        raise ValueError(
+            f"y must be 2-dimensional (n_samples, neurons) with {n_neurons} neurons, got "
+            f"shape {y.shape}."
+        )
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} rows but X has {n}; they must match.")
+
+
+def _check_mask(mask, proxies) -> None:
+    if isinstance(mask, dict) != isinstance(proxies, dict):
+        raise TypeError(
+            "feature_mask must be a dict with the design's keys when X is a dict, and a "
+            "(p, neurons) matrix when X is an array."
+        )
+    if isinstance(mask, dict):
+        if sorted(mask) != sorted(proxies):
+            raise ValueError(
+                f"feature_mask has keys {sorted(mask)} but X has keys {sorted(proxies)}; they "
+                "must match."
+            )
+        pairs = [(f"feature_mask[{k!r}]", mask[k], proxies[k].shape[-1]) for k in sorted(mask)]
+    else:
+        pairs = [("feature_mask", mask, proxies.shape[-1])]
+    for label, m, width in pairs:
+        if m.shape[0] != width:
+            raise ValueError(
+                f"{label} has {m.shape[0]} rows but X has {width} features there; give one row "
+                "per feature."
+            )
+
+
+def _common_dtype(arrays) -> np.dtype:
+    """The floating type of the inputs, as JAX will hold it (float32 unless x64 is enabled)."""
+    dtype = np.result_type(*[np.dtype(a.dtype) for a in arrays])
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.float64
+    return jax.dtypes.canonicalize_dtype(dtype)
+
+
+def _to_device(array, dtype):
+    """NumPy inputs go to the device in ``dtype``; JAX arrays stay (cast in the program)."""
+    return host_to_jax(array, dtype) if isinstance(array, np.ndarray) else array
+
+
+def glm_of(model) -> GLM:
+    """The single-neuron `GLM` of a model (with a leading neuron axis for populations)."""
+    return model.glm if isinstance(model, PopulationGLM) else model
+
+
+def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False):
+    """Check a call's structure; return ``(glm, data)``: the model's `GLM` with flat
+    coefficients and floating leaves in the data's dtype (strongly typed, so refits with new
+    hyperparameter values share one compilation), and the `Data`.
+
+    ``strip_params``: drop the model's coefficients (step-wise fitting keeps them in its state).
+    """
+    if not isinstance(model, GLM | PopulationGLM):
+        raise TypeError(
+            f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
+        )
+    population = isinstance(model, PopulationGLM)
+    n_neurons = model.n_neurons if population else None
+    glm = without_params(glm_of(model)) if strip_params else glm_of(model)
+    named = _design_blocks(X)
+    n, per_neuron = _check_design(named, n_neurons)
+    y = as_real_array(y, "y")
+    _check_y(y, n, n_neurons)
+    w_axis = o_axis = None
+    if sample_weight is not None:
+        sample_weight = as_real_array(sample_weight, "sample_weight")
+        w_axis = _check_series("sample_weight", sample_weight, n, n_neurons)
+    if offset is not None:
+        offset = as_real_array(offset, "offset")
+        o_axis = _check_series("offset", offset, n, n_neurons)
+
+    # Shapes as one neuron sees them, without touching per-neuron blocks.
+    def proxy(block):
+        return jax.ShapeDtypeStruct(block.shape[1:] if per_neuron else block.shape, block.dtype)
+
+    proxies = {k: proxy(b) for k, b in named} if isinstance(X, dict) else proxy(named[0][1])
+    # One neuron's model, as shapes only (no work on device).
+    template = eqx.filter_eval_shape(model.neuron, 0) if population else glm
+    if template.coef is not None:
+        check_coef_matches(proxies, template.coef)
+    template.regularizer.check_features(n_features(proxies))
+    mask = model.feature_mask if population else None
+    if mask is not None:
+        _check_mask(mask, proxies)
+
+    extras = [a for a in (sample_weight, offset) if a is not None]
+    dtype = _common_dtype([b for _, b in named] + [y] + extras)
+    blocks = {k: _to_device(b, dtype) for k, b in named}
+    data = Data(
+        X=blocks if isinstance(X, dict) else blocks["X"],
+        y=_to_device(y, dtype),
+        sample_weight=None if sample_weight is None else _to_device(sample_weight, dtype),
+        offset=None if offset is None else _to_device(offset, dtype),
+        feature_mask=mask,
+        dtype=dtype,
+        axes=(0 if per_neuron else None, 1, w_axis, o_axis, None if mask is None else 1)
+        if population
+        else None,
+        traced=is_traced(blocks, y, sample_weight, offset, model),
+    )
+    if isinstance(glm.coef, dict):
+        glm = eqx.tree_at(lambda m: m.coef, glm, ravel_coef(glm.coef))
+    return cast_floating(glm, dtype), data
+
+
+def restore(model, fitted: GLM, data: Data):
+    """The caller's kind of model around ``fitted``, with dict coefficients if ``X`` was a
+    dict."""
+    keys = keys_of(data.X)
+    if keys is not None:
+        sizes = block_sizes(data.X)
+        fitted = eqx.tree_at(lambda m: m.coef, fitted, unravel_coef(fitted.coef, keys, sizes))
+    if isinstance(model, PopulationGLM):
+        return eqx.tree_at(lambda p: p.glm, model, fitted)
+    return fitted
