@@ -31,7 +31,7 @@ def _blocks(X) -> list:
 def value_problems(glm, X, y, sample_weight, offset) -> list:
     """Every value rule, as ``(label, bad, message, values)``: ``bad`` marks offending entries
     of ``values`` (named ``label`` in messages; ``None`` for a hyperparameter). ``X`` is an
-    array or dict design; ``sample_weight`` and ``offset`` may be ``None`` (the defaults)."""
+    array or dict design."""
     observation, regularizer = glm.observation, glm.regularizer
     keep = ~missing_rows(nan_rows(X), y)
     problems = [
@@ -40,12 +40,10 @@ def value_problems(glm, X, y, sample_weight, offset) -> list:
     ]
     support = keep & ~observation.in_support(jnp.where(keep, y, 1.0))
     problems.append(("y", jnp.isinf(y), "y must be finite (NaN marks a missing row)", y))
-    if sample_weight is not None:
-        w = sample_weight
-        problems.append(("sample_weight", ~jnp.isfinite(w), "sample_weight must be finite", w))
-        problems.append(("sample_weight", w < 0, "sample_weight must be non-negative", w))
-    if offset is not None:
-        problems.append(("offset", ~jnp.isfinite(offset), "offset must be finite", offset))
+    w = sample_weight
+    problems.append(("sample_weight", ~jnp.isfinite(w), "sample_weight must be finite", w))
+    problems.append(("sample_weight", w < 0, "sample_weight must be non-negative", w))
+    problems.append(("offset", ~jnp.isfinite(offset), "offset must be finite", offset))
     problems.append(
         ("y", support, f"y must hold {observation.support} for {type(observation).__name__}", y)
     )

@@ -19,7 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, Bool, Float, Real
 
 from ._arrays import as_real_array, cast_floating, host_to_jax, is_traced
 from ._design import (
@@ -39,15 +39,15 @@ from ._population import PopulationGLM, neuron_axis, without_params
 
 class Data(eqx.Module):
     """Checked inputs of a fit, in one floating ``dtype``; ``X`` and the feature mask keep the
-    caller's structure (array or dict). ``sample_weight`` and ``offset`` are ``None`` when not
-    given. ``axes`` (populations only): the neuron axis of ``X``, ``y``, ``sample_weight``,
+    caller's structure (array or dict); ``sample_weight`` and ``offset`` default to ones and
+    zeros ``(n,)``. ``axes`` (populations only): the neuron axis of ``X``, ``y``, ``sample_weight``,
     ``offset`` and the feature mask, ``None`` where shared by all neurons. ``traced``: whether
     any input (or the model) is a tracer, so value checks must live in the graph."""
 
     X: Any
-    y: Float[Array, " n *neurons"]
-    sample_weight: Float[Array, " n *neurons"] | None
-    offset: Float[Array, " n *neurons"] | None
+    y: Real[Array, " n *neurons"]
+    sample_weight: Real[Array, " n *neurons"]
+    offset: Real[Array, " n *neurons"]
     feature_mask: Any
     dtype: Any = eqx.field(static=True)
     axes: tuple | None = eqx.field(static=True)
@@ -61,14 +61,15 @@ class Data(eqx.Module):
 class Rows(eqx.Module):
     """One neuron's data as its computation sees it (batched over neurons before the map):
     ``X`` with rows holding a NaN zeroed, ``missing`` (the rows left out, by the one rule),
-    weights and offset filled in (1 and 0 by default), the feature mask as 0/1 floats."""
+    weights and offset filled in (1 and 0 by default), the feature mask as 0/1 floats. Before
+    the map each field may carry a neuron axis (``*_``: see `rows_of`'s axes)."""
 
-    X: Float[Array, "n p"]
-    y: Float[Array, " n"]
-    missing: Bool[Array, " n"]
-    sample_weight: Float[Array, " n"]
-    offset: Float[Array, " n"]
-    feature_mask: Float[Array, " p"] | None
+    X: Float[Array, "*_ n p"]
+    y: Float[Array, " n *_"]
+    missing: Bool[Array, " n *_"]
+    sample_weight: Float[Array, " n *_"]
+    offset: Float[Array, " n *_"]
+    feature_mask: Float[Array, " p *_"] | None
 
 
 def in_dtype(data: Data) -> Data:
@@ -92,19 +93,31 @@ def rows_of(data: Data) -> tuple[Rows, Rows | None]:
     their neuron axes (a `Rows` of axes; ``None`` for a single model)."""
     X = ravel_design(data.X)
     x_nan = nan_rows(X)
-    n = data.y.shape[0]
     rows = Rows(
         X=jnp.where(x_nan[..., None], 0.0, X),
         y=data.y,
         missing=missing_rows(x_nan, data.y),
-        sample_weight=jnp.ones(n, data.dtype) if data.sample_weight is None else data.sample_weight,
-        offset=jnp.zeros(n, data.dtype) if data.offset is None else data.offset,
-        feature_mask=None if data.feature_mask is None else ravel_coef(data.feature_mask),
+        sample_weight=data.sample_weight,
+        offset=data.offset,
+        feature_mask=_ravel_mask(data.feature_mask),
     )
     if data.axes is None:
         return rows, None
     x_axis, _, w_axis, o_axis, m_axis = data.axes
-    return rows, Rows(x_axis, 1, 1, w_axis, o_axis, m_axis)
+    field_axes = dict(
+        X=x_axis, y=1, missing=1, sample_weight=w_axis, offset=o_axis, feature_mask=m_axis
+    )
+    # A Rows whose leaves are axes (an ``in_axes`` tree), built without Rows' type checks.
+    axes = jax.tree_util.tree_map_with_path(lambda path, _: field_axes[path[0].name], rows)
+    return rows, axes
+
+
+def _ravel_mask(mask):
+    """A ``(p, neurons)`` mask, or a dict of ``(p_k, neurons)`` blocks concatenated along the
+    features in sorted-key order (as `ravel_design` does for ``X``)."""
+    if isinstance(mask, dict):
+        return jnp.concatenate([mask[k] for k in sorted(mask)], axis=0)
+    return mask
 
 
 #: Memory for the per-neuron working arrays of one vmapped chunk (linear predictor, mean,
@@ -319,8 +332,7 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
         return jax.ShapeDtypeStruct(block.shape[1:] if per_neuron else block.shape, block.dtype)
 
     proxies = {k: proxy(b) for k, b in named} if isinstance(X, dict) else proxy(named[0][1])
-    # One neuron's model, as shapes only (no work on device).
-    template = eqx.filter_eval_shape(model.neuron, 0) if population else glm
+    template = model.neuron(0) if population else glm
     if template.coef is not None:
         check_coef_matches(proxies, template.coef)
     template.regularizer.check_features(n_features(proxies))
@@ -331,11 +343,17 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
     extras = [a for a in (sample_weight, offset) if a is not None]
     dtype = _common_dtype([b for _, b in named] + [y] + extras)
     blocks = {k: _to_device(b, dtype) for k, b in named}
+    # Defaults made on the host (no device computation to compile): a call with weights and
+    # one without share one compiled program.
+    if sample_weight is None:
+        sample_weight = np.ones(n, dtype)
+    if offset is None:
+        offset = np.zeros(n, dtype)
     data = Data(
         X=blocks if isinstance(X, dict) else blocks["X"],
         y=_to_device(y, dtype),
-        sample_weight=None if sample_weight is None else _to_device(sample_weight, dtype),
-        offset=None if offset is None else _to_device(offset, dtype),
+        sample_weight=_to_device(sample_weight, dtype),
+        offset=_to_device(offset, dtype),
         feature_mask=mask,
         dtype=dtype,
         axes=(0 if per_neuron else None, 1, w_axis, o_axis, None if mask is None else 1)

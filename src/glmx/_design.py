@@ -8,7 +8,7 @@ coefficients back as a dict. These helpers do that mapping and the structural ch
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, Bool, Float, Real
 
 
 def shape_of(a) -> tuple[int, ...]:
@@ -100,7 +100,7 @@ def nan_rows(X) -> Bool[Array, "*neurons n"]:
     return rows[0] if len(rows) == 1 else jnp.any(jnp.stack(rows), axis=0)
 
 
-def missing_rows(x_nan: Bool[Array, "*neurons n"], y: Float[Array, " n *neurons"]):
+def missing_rows(x_nan: Bool[Array, "*_ n"], y: Real[Array, " n *_"]) -> Bool[Array, " n *_"]:
     """Where an observation is left out: NaN in ``y`` or anywhere in its row of ``X``
     (``x_nan`` from `nan_rows`). The one missing-row rule of glmx, used by fits, checks,
     scores and inference alike; the result has the shape of ``y`` (``(n,)`` or ``(n,
