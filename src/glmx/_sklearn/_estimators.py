@@ -14,13 +14,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _io
 from .._design import ravel_coef
 from .._fit import StepState, init_state, update
 from .._fit import fit as core_fit
 from .._glm import GLM as CoreGLM
 from .._population import PopulationGLM as CorePopulationGLM
 from .._pynapple import unwrap, wrap
+from ._files import SavedEstimator, read_estimator, save_estimator
 from ._inputs import check_sample_weight, check_X, check_Xy
 from ._options import build_observation, build_regularizer, build_solver, has_positive_targets
 
@@ -195,7 +195,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
     def save_params(self, path) -> None:
         """Save the configuration and (if fitted) the fitted model to ``path`` (``.npz``); load
         with `glmx.sklearn.load_model`. Nothing in the file executes code on load."""
-        _io.save_estimator(path, self)
+        save_estimator(path, self)
 
 
 def _flat_params(model):
@@ -284,4 +284,16 @@ def load_model(path, classes=()):
     """Load an estimator saved with ``save_params`` (or a core model saved with
     `glmx.save_model`). ``classes``: your own observation/regularizer classes, if the model
     uses any (nothing is imported or executed from the file)."""
-    return _io.load(path, classes)
+    saved = read_estimator(path, classes)
+    if not isinstance(saved, SavedEstimator):
+        return saved
+    estimators = {"GLM": GLM, "PopulationGLM": PopulationGLM}
+    if saved.name not in estimators:
+        raise ValueError(f"the file holds an unknown estimator {saved.name!r}.")
+    estimator = estimators[saved.name](**saved.params)
+    if saved.model is not None:
+        estimator._store(saved.model)
+        for attribute, value in saved.attributes.items():
+            if value is not None:
+                setattr(estimator, attribute, value)
+    return estimator
