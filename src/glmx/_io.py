@@ -2,35 +2,57 @@
 the structure (classes by name, fields, configuration). Loading reads arrays with
 ``allow_pickle=False`` and rebuilds modules only from an allow-list of classes, so a file can
 never execute code.
+
+The building blocks (`encode`, `decode`, `write_file`, `read_file`, `allowed_classes`,
+`decode_model`) serve other file kinds too: a file that holds something other than a model
+names its ``contents`` and the ``loader`` that reads it, and `load_model` says so.
 """
 
 import dataclasses
+import inspect
 import json
 
 import equinox as eqx
 import jax
 import numpy as np
 
+from . import _glm, _links, _observations, _population, _regularizers
+from ._glm import GLM
+from ._population import PopulationGLM
+
 FORMAT = "glmx-model/1"
 
+# The modules whose public concrete classes a file may name.
+_MODEL_MODULES = (_glm, _population, _observations, _links, _regularizers)
 
-def _allowed_classes(extra=()) -> dict:
-    """The classes a file may name: glmx's public modules, and the caller's ``extra``."""
-    import glmx
 
-    classes = {
+def _concrete_classes(module) -> dict:
+    """The concrete public Equinox module classes that ``module`` defines (not imports)."""
+    return {
         name: obj
-        for name, obj in vars(glmx).items()
-        if isinstance(obj, type) and issubclass(obj, eqx.Module)
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and isinstance(obj, type)
+        and issubclass(obj, eqx.Module)
+        and obj.__module__ == module.__name__
+        and not inspect.isabstract(obj)
     }
-    for cls in extra:
+
+
+def allowed_classes(classes=()) -> dict:
+    """The classes a file may name, by name: glmx's models, observation models, links and
+    regularizers, and the caller's ``classes`` (Equinox module classes)."""
+    allowed = {}
+    for module in _MODEL_MODULES:
+        allowed.update(_concrete_classes(module))
+    for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, eqx.Module)):
             raise TypeError(f"classes must be Equinox module classes, got {cls!r}.")
-        classes[cls.__name__] = cls
-    return classes
+        allowed[cls.__name__] = cls
+    return allowed
 
 
-def _encode(value, arrays: dict):
+def encode(value, arrays: dict):
     """A JSON-able description of ``value``; arrays go into ``arrays`` under fresh keys."""
     if value is None or isinstance(value, bool | int | float | str):
         return {"value": value}
@@ -43,16 +65,16 @@ def _encode(value, arrays: dict):
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise TypeError(f"only dicts with string keys can be saved, got keys {list(value)}.")
-        return {"dict": {k: _encode(v, arrays) for k, v in value.items()}}
+        return {"dict": {k: encode(v, arrays) for k, v in value.items()}}
     if isinstance(value, tuple | list):
         return {
-            "tuple" if isinstance(value, tuple) else "list": [_encode(v, arrays) for v in value]
+            "tuple" if isinstance(value, tuple) else "list": [encode(v, arrays) for v in value]
         }
     if isinstance(value, eqx.Module):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {
             "module": type(value).__name__,
-            "fields": {k: _encode(v, arrays) for k, v in fields.items()},
+            "fields": {k: encode(v, arrays) for k, v in fields.items()},
         }
     raise TypeError(
         f"cannot save a {type(value).__name__}: models hold glmx modules, arrays, numbers, "
@@ -60,8 +82,8 @@ def _encode(value, arrays: dict):
     )
 
 
-def _decode(node, arrays, classes: dict):
-    """The value `_encode` described; modules only from ``classes``."""
+def decode(node, arrays: dict, classes: dict):
+    """The value `encode` described; modules only from ``classes`` (see `allowed_classes`)."""
     if "module" in node:
         return _decode_module(node, arrays, classes)
     ((kind, content),) = node.items()
@@ -70,23 +92,23 @@ def _decode(node, arrays, classes: dict):
     if kind == "array":
         return arrays[content]
     if kind == "dict":
-        return {k: _decode(v, arrays, classes) for k, v in content.items()}
+        return {k: decode(v, arrays, classes) for k, v in content.items()}
     if kind in ("tuple", "list"):
-        items = [_decode(v, arrays, classes) for v in content]
+        items = [decode(v, arrays, classes) for v in content]
         return tuple(items) if kind == "tuple" else items
     raise ValueError(f"the file describes an unknown kind of value, {kind!r}; is it a glmx file?")
 
 
-def _decode_module(node, arrays, classes: dict):
+def _decode_module(node, arrays: dict, classes: dict):
     name = node["module"]
     if name not in classes:
         raise ValueError(
             f"the file uses the class {name!r}, which is not a glmx class; pass it to the loader "
             "as classes=(YourClass,)."
         )
-    fields = {k: _decode(v, arrays, classes) for k, v in node["fields"].items()}
+    fields = {k: decode(v, arrays, classes) for k, v in node["fields"].items()}
     cls = classes[name]
-    if name == "PopulationGLM":  # its constructor takes the GLM's parts, not the GLM
+    if cls is PopulationGLM:  # its constructor takes the GLM's parts, not the GLM
         glm = fields["glm"]
         return cls(
             glm.observation,
@@ -100,13 +122,15 @@ def _decode_module(node, arrays, classes: dict):
     return cls(**fields)
 
 
-def _write(path, config: dict, arrays: dict) -> None:
+def write_file(path, config: dict, arrays: dict) -> None:
+    """Write ``config`` (JSON-able, stamped with `FORMAT`) and ``arrays`` to ``path``."""
     config = {"format": FORMAT, **config}
     with open(path, "wb") as f:
         np.savez(f, __config__=np.array(json.dumps(config)), **arrays)
 
 
-def _read(path):
+def read_file(path) -> tuple[dict, dict]:
+    """``(config, arrays)`` as `write_file` wrote them; arrays are read without pickle."""
     with np.load(path, allow_pickle=False) as data:
         if "__config__" not in data:
             raise ValueError(f"{path} is not a glmx model file (it has no configuration).")
@@ -115,6 +139,20 @@ def _read(path):
     if config.get("format") != FORMAT:
         raise ValueError(f"{path} has format {config.get('format')!r}; this glmx reads {FORMAT!r}.")
     return config, arrays
+
+
+def decode_model(path, config: dict, arrays: dict, classes: dict):
+    """The model in a file that `read_file` read from ``path``; modules only from ``classes``.
+
+    **Raises:** ``ValueError`` when the file holds something else, naming the loader it records.
+    """
+    if "model" in config:
+        return decode(config["model"], arrays, classes)
+    if "contents" in config and "loader" in config:
+        raise ValueError(
+            f"{path} holds {config['contents']}; load it with {config['loader']}(path)."
+        )
+    raise ValueError(f"{path} holds no glmx model (it was not written by glmx.save_model).")
 
 
 def save_model(path, model) -> None:
@@ -129,72 +167,24 @@ def save_model(path, model) -> None:
     same = glmx.load_model("neuron.npz")
     ```
     """
-    from ._glm import GLM
-    from ._population import PopulationGLM
-
     if not isinstance(model, GLM | PopulationGLM):
         raise TypeError(
             f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}; "
             "estimators from glmx.sklearn have their own save_params."
         )
     arrays: dict = {}
-    _write(path, {"model": _encode(model, arrays)}, arrays)
+    write_file(path, {"model": encode(model, arrays)}, arrays)
 
 
 def load_model(path, classes=()):
-    """Load a model saved by `save_model` (or an estimator saved by ``save_params``).
+    """Load a model saved by `save_model`.
 
     **Arguments:** ``path``; ``classes``: your own module classes (e.g. a custom observation
     model) that the file names; glmx's own are always known.
 
-    **Raises:** ``ValueError`` for a file that is not a glmx model or names an unknown class.
+    **Raises:** ``ValueError`` for a file that is not a glmx model (a file that holds something
+    else, such as an estimator from ``glmx.sklearn``, names the function that loads it) or that
+    names an unknown class.
     """
-    return load(path, classes)
-
-
-def load(path, classes=()):
-    config, arrays = _read(path)
-    allowed = _allowed_classes(classes)
-    if "model" in config:
-        return _decode(config["model"], arrays, allowed)
-    return _load_estimator(config, arrays, allowed)
-
-
-ESTIMATOR_ATTRIBUTES = ("n_features_in_", "feature_blocks_", "dof_resid_")
-
-
-def save_estimator(path, estimator) -> None:
-    arrays: dict = {}
-    config = {
-        "estimator": type(estimator).__name__,
-        "params": _encode(estimator.get_params(deep=False), arrays),
-        "fitted": None,
-    }
-    if hasattr(estimator, "model_"):
-        config["fitted"] = {
-            "model": _encode(estimator.model_, arrays),
-            **{
-                name: _encode(getattr(estimator, name, None), arrays)
-                for name in ESTIMATOR_ATTRIBUTES
-            },
-        }
-    _write(path, config, arrays)
-
-
-def _load_estimator(config, arrays, allowed):
-    from . import _sklearn
-
-    estimators = {"GLM": _sklearn.GLM, "PopulationGLM": _sklearn.PopulationGLM}
-    name = config.get("estimator")
-    if name not in estimators:
-        raise ValueError(f"the file holds an unknown estimator {name!r}.")
-    params = _decode(config["params"], arrays, allowed)
-    estimator = estimators[name](**params)
-    fitted = config["fitted"]
-    if fitted is not None:
-        estimator._store(_decode(fitted["model"], arrays, allowed))
-        for attribute in ESTIMATOR_ATTRIBUTES:
-            value = _decode(fitted[attribute], arrays, allowed)
-            if value is not None:
-                setattr(estimator, attribute, value)
-    return estimator
+    config, arrays = read_file(path)
+    return decode_model(path, config, arrays, allowed_classes(classes))
