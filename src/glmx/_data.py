@@ -45,9 +45,9 @@ class Data(eqx.Module):
     any input (or the model) is a tracer, so value checks must live in the graph."""
 
     X: Any
-    y: Real[Array, " n *neurons"]
-    sample_weight: Real[Array, " n *neurons"]
-    offset: Real[Array, " n *neurons"]
+    y: Real[Array, " n *_"]
+    sample_weight: Real[Array, " n *_"]
+    offset: Real[Array, " n *_"]
     feature_mask: Any
     dtype: Any = eqx.field(static=True)
     axes: tuple | None = eqx.field(static=True)
