@@ -4,12 +4,13 @@ neuron's computation sees.
 On the host (`prepare`), before anything runs: the model's kind, the structure of ``X`` (array
 or dict of blocks, shared or per neuron), ``y``, ``sample_weight``, ``offset`` and the feature
 mask, checked with one sentence per problem; the common floating dtype; NumPy inputs moved to
-the device in it. The result is a `Data` record and the model's flat `GLM`.
+the device in it, and the default weights and offsets made. The result is a `Data` record and
+the model's flat `GLM`.
 
-Inside the compiled program (`rows_of`, `map_neurons`): the dict design flattened, the defaults
-filled in, ONE missing-row rule (`glmx._design.missing_rows`) applied, and the per-neuron
-computation mapped over the neuron axis by ``vmap``, in chunks when the neurons' working arrays
-would not fit in memory together.
+Inside the compiled program (`in_dtype`, `rows_of`, `map_neurons`): the inputs cast, the dict
+design flattened, ONE missing-row rule (`glmx._design.missing_rows`) applied, and the
+per-neuron computation mapped over the neuron axis by ``vmap``, in chunks when the neurons'
+working arrays would not fit in memory together.
 """
 
 from collections.abc import Callable
@@ -73,8 +74,8 @@ class Rows(eqx.Module):
 
 
 def in_dtype(data: Data) -> Data:
-    """``data`` with every input in its floating dtype and dict designs flattened (inside the
-    compiled program; NumPy inputs arrive in it already)."""
+    """``data`` with every input in its floating dtype (inside the compiled program; NumPy
+    inputs arrive in it already, JAX arrays of another dtype are cast here)."""
     cast = lambda a: None if a is None else jnp.asarray(a, data.dtype)  # noqa: E731
     return Data(
         X=jax.tree.map(cast, data.X),
