@@ -1,15 +1,17 @@
-"""What every solver shares: the status enumeration, the abstract solver and the one loop.
+"""What every solver shares: the problem it is given, the status enumeration, the abstract
+solver and the one loop.
 
 Solvers minimise ``F(x) = fn(x, args) + g(x)`` over a pytree ``x``, where ``fn`` is smooth and
 ``g`` is reached only through ``prox(x, step, args)`` (``None`` when there is no ``g``). They
-know nothing of GLMs.
+know nothing of GLMs. A `Problem` bundles what a solver works with (``fn``, the prox, the
+curvature the problem offers) with the kind of loop to build: the adjoint chooses it
+(`Unrolled` asks for loops reverse mode can go through) and every loop of the solve, the
+outer one and the solvers' inner searches, is built from it by `Problem.while_loop`.
 """
 
 import abc
-import contextlib
-import contextvars
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import equinox as eqx
 import jax
@@ -73,6 +75,40 @@ class AbstractRows(eqx.Module):
 Prox = NonSmooth | Callable[[Any, Float[Array, ""], Any], Any] | None
 
 
+#: The loops a `Problem` builds: ``"lax"`` (``lax.while_loop``: forward-mode autodiff only) or
+#: ``"bounded"`` (a loop of at most its step limit that reverse mode goes through as well).
+LoopKind = Literal["lax", "bounded"]
+_LOOP_KINDS = ("lax", "bounded")
+
+
+class Problem(eqx.Module):
+    """What a solver works with: ``fn`` (the smooth part), ``prox`` (the non-smooth part, or
+    ``None``), ``curvature`` (a `Curvature`, or ``None``) and ``loop``, the kind of loop every
+    loop of the solve is built as (chosen by the adjoint; see `while_loop`).
+    """
+
+    fn: Objective
+    prox: Prox
+    curvature: Curvature | None = None
+    loop: LoopKind = eqx.field(default="lax", static=True)
+
+    def __check_init__(self):
+        if self.loop not in _LOOP_KINDS:
+            raise ValueError(f"Problem loop must be one of {_LOOP_KINDS}, got {self.loop!r}.")
+
+    def while_loop(self, cond, body, init, *, max_steps: int):
+        """``lax.while_loop(cond, body, init)`` for a loop that never runs more than
+        ``max_steps`` times (its ``cond`` must enforce that). For ``loop="bounded"`` it is a
+        bounded loop that both forward- and reverse-mode autodiff go through, at the cost of
+        memory per step.
+
+        Solvers build every loop with it, so that the adjoint's choice reaches them all.
+        """
+        if self.loop == "lax":
+            return jax.lax.while_loop(cond, body, init)
+        return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
+
+
 class RESULTS(eqx.Enumeration):
     """How a solve ended. Compare with ``==``: ``result.status == glmx.RESULTS.successful``."""
 
@@ -98,7 +134,8 @@ def resolved_tol(solver, dtype) -> float:
 
 
 class AbstractSolver(ValueRepr):
-    """Base class of solvers: an ``init`` / ``step`` pair with an explicit state.
+    """Base class of solvers: a ``start`` / ``advance`` pair on a `Problem`, with an explicit
+    state.
 
     **Fields every solver has:** ``max_steps`` (int) and ``tol`` (float, or ``None`` for
     `default_tol` of the parameters' dtype): the solve stops when the solver's optimality
@@ -106,6 +143,10 @@ class AbstractSolver(ValueRepr):
 
     ``handles_nonsmooth`` says whether the solver uses a prox (and so accepts any
     regularizer); smooth solvers get the penalty added to ``fn``.
+
+    `iterative_solve` runs ``start`` then ``advance`` to convergence. A caller that steps by
+    hand (as `glmx.update` does) may use ``init`` / ``step``, which take the problem's parts
+    and build the `Problem` (with ``lax`` loops) themselves.
     """
 
     max_steps: eqx.AbstractVar[int]
@@ -113,37 +154,22 @@ class AbstractSolver(ValueRepr):
     handles_nonsmooth: ClassVar[bool]
 
     @abc.abstractmethod
-    def init(
-        self,
-        fn: Objective,
-        prox: Prox,
-        params: Any,
-        args: Any,
-        curvature: "Curvature | None" = None,
-    ) -> Any:
+    def start(self, problem: Problem, params: Any, args: Any) -> Any:
         """The solver's state before its first step from ``params``.
 
-        ``curvature``, when given, is a `Curvature`: the Hessian of ``fn`` (or an estimate of
-        it) in ``ravel_pytree(params)`` coordinates. A solver may use it (Newton's method
-        factorises it; L-BFGS starts from the estimate) or ignore it.
+        ``problem.curvature``, when given, is the Hessian of ``fn`` (or an estimate of it) in
+        ``ravel_pytree(params)`` coordinates. A solver may use it (Newton's method factorises
+        it; L-BFGS starts from the estimate) or ignore it.
         """
 
     @abc.abstractmethod
-    def step(
-        self,
-        fn: Objective,
-        prox: Prox,
-        params: Any,
-        state: Any,
-        args: Any,
-        fresh: bool,
-        curvature: "Curvature | None" = None,
+    def advance(
+        self, problem: Problem, params: Any, state: Any, args: Any, fresh: bool
     ) -> tuple[Any, Any]:
         """One step: ``(new_params, new_state)``.
 
         ``fresh=True`` says ``fn``/``args`` may differ from the previous step (a new mini-batch),
-        so nothing evaluated on the previous batch may be reused. ``curvature`` is as in
-        `init`.
+        so nothing evaluated on the previous batch may be reused.
         """
 
     @abc.abstractmethod
@@ -153,6 +179,25 @@ class AbstractSolver(ValueRepr):
     @abc.abstractmethod
     def value(self, state: Any) -> Float[Array, ""]:
         """``fn`` at the latest iterate (the smooth part only)."""
+
+    def init(
+        self, fn: Objective, prox: Prox, params: Any, args: Any, curvature: Curvature | None = None
+    ) -> Any:
+        """`start` on ``Problem(fn, prox, curvature)``."""
+        return self.start(Problem(fn, prox, curvature), params, args)
+
+    def step(
+        self,
+        fn: Objective,
+        prox: Prox,
+        params: Any,
+        state: Any,
+        args: Any,
+        fresh: bool,
+        curvature: Curvature | None = None,
+    ) -> tuple[Any, Any]:
+        """`advance` on ``Problem(fn, prox, curvature)``."""
+        return self.advance(Problem(fn, prox, curvature), params, state, args, fresh)
 
 
 class Solution(eqx.Module):
@@ -187,35 +232,6 @@ def status_of(
     return status, stop
 
 
-# Which loop `while_loop` builds while a solve is being traced. Reverse-mode autodiff cannot go
-# through ``lax.while_loop``; `unrolled_loops` switches every loop of the solve being traced
-# (the outer one and the solvers' inner searches) to a bounded loop that it can go through.
-# Only read at trace time, and only inside `unrolled_loops`, so it cannot leak between fits.
-_LOOP_KIND: contextvars.ContextVar[str] = contextvars.ContextVar("glmx_loop_kind", default="lax")
-
-
-@contextlib.contextmanager
-def unrolled_loops():
-    """While tracing inside this block, `while_loop` builds reverse-differentiable loops."""
-    token = _LOOP_KIND.set("bounded")
-    try:
-        yield
-    finally:
-        _LOOP_KIND.reset(token)
-
-
-def while_loop(cond, body, init, *, max_steps: int):
-    """``lax.while_loop(cond, body, init)`` for a loop that never runs more than ``max_steps``
-    times (its ``cond`` must enforce that). Inside `unrolled_loops` it is a bounded loop that
-    both forward- and reverse-mode autodiff go through, at the cost of memory per step.
-
-    Solvers should use it for every loop, so that unrolled differentiation reaches them.
-    """
-    if _LOOP_KIND.get() == "lax":
-        return jax.lax.while_loop(cond, body, init)
-    return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
-
-
 def iterative_solve(
     solver: AbstractSolver,
     fn: Objective,
@@ -223,14 +239,18 @@ def iterative_solve(
     params: Any,
     args: Any,
     curvature: Curvature | None = None,
+    *,
+    loop: LoopKind = "lax",
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
-    One loop (`while_loop`); under ``vmap`` each batch element stops on its own criterion (the
-    loop keeps finished elements fixed), which is what per-neuron convergence relies on.
+    One loop; under ``vmap`` each batch element stops on its own criterion (the loop keeps
+    finished elements fixed), which is what per-neuron convergence relies on. ``loop`` is the
+    kind of every loop of the solve (see `Problem`); the adjoint chooses it.
     """
+    problem = Problem(fn, prox, curvature, loop)
     dtype = _dtype_of(params)
-    state = solver.init(fn, prox, params, args, curvature)
+    state = solver.start(problem, params, args)
 
     def cond(carry):
         _, state, k = carry
@@ -238,10 +258,10 @@ def iterative_solve(
 
     def body(carry):
         params, state, k = carry
-        params, state = solver.step(fn, prox, params, state, args, False, curvature)
+        params, state = solver.advance(problem, params, state, args, False)
         return params, state, k + 1
 
     init = (params, state, jnp.array(0))
-    params, state, k = while_loop(cond, body, init, max_steps=solver.max_steps + 1)
+    params, state, k = problem.while_loop(cond, body, init, max_steps=solver.max_steps + 1)
     status, _ = status_of(solver, state, dtype, k)
     return Solution(params, state, status, k, solver.optimality(state), solver.value(state))

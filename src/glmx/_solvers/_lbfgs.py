@@ -106,9 +106,10 @@ class LBFGS(AbstractSolver):
     use_curvature: bool = True
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
         flat, _ = ravel_pytree(params)
-        value, grad = jax.value_and_grad(fn)(params, args)
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
+        curvature = problem.curvature
         m, d = self.memory_size, flat.shape[0]
         zeros = jnp.zeros((m, d), flat.dtype)
         factor = None
@@ -126,15 +127,15 @@ class LBFGS(AbstractSolver):
             factor,
         )
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:  # a new batch: the stored value and gradient belong to the old one
             value, grad = value_and_grad(x)
             state = eqx.tree_at(lambda s: (s.value, s.grad), state, (value, grad))
         f0 = state.value
         direction = _direction(state, self.memory_size)
-        s, f, g, ok = backtracking_search(value_and_grad, x, f0, state.grad, direction)
+        s, f, g, ok = backtracking_search(problem, value_and_grad, x, f0, state.grad, direction)
 
         y = g - state.grad
         sy = jnp.dot(s, y)

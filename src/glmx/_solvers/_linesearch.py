@@ -12,15 +12,14 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._base import while_loop
-
 _ARMIJO = 1e-4
 _CURVATURE = 0.9
 _MAX_BACKTRACKS = 40
 
 
-def backtracking_search(value_and_grad, x, value, grad, direction):
-    """Search along ``direction`` from the flat point ``x`` (with ``value`` and ``grad``).
+def backtracking_search(problem, value_and_grad, x, value, grad, direction):
+    """Search along ``direction`` from the flat point ``x`` (with ``value`` and ``grad``); the
+    loop is built as ``problem`` asks.
 
     A direction that is not a descent direction (rounding) is replaced by ``-grad``. Returns
     ``(step, new_value, new_grad, ok)``: the accepted step ``x_new - x``, the value and gradient
@@ -50,7 +49,7 @@ def backtracking_search(value_and_grad, x, value, grad, direction):
     # The first pass of the loop tries step 1; the objective appears once in the graph, which
     # keeps compilation short.
     start = (jnp.asarray(2.0, x.dtype), value, grad, jnp.array(False), 0)
-    t, f, g, ok, _ = while_loop(cond, body, start, max_steps=_MAX_BACKTRACKS + 1)
+    t, f, g, ok, _ = problem.while_loop(cond, body, start, max_steps=_MAX_BACKTRACKS + 1)
     return t * direction, f, g, ok
 
 

@@ -19,18 +19,18 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
 from .._linalg import safe_cholesky
-from ._base import AbstractSolver, resolved_tol, while_loop
+from ._base import AbstractSolver, resolved_tol
 from ._linesearch import backtracking_search, flat_value_and_grad
 
 _SUFFICIENT_DECREASE = 1e-4
 _MAX_BACKTRACKS = 40
 
 
-def _hessian(fn, curvature, params, args, low_precision):
+def _hessian(problem, params, args, low_precision):
     x, unravel = ravel_pytree(params)
-    if curvature is None:
-        return jax.hessian(lambda v: fn(unravel(v), args))(x)
-    return curvature.hessian(params, args, low_precision).astype(x.dtype)
+    if problem.curvature is None:
+        return jax.hessian(lambda v: problem.fn(unravel(v), args))(x)
+    return problem.curvature.hessian(params, args, low_precision).astype(x.dtype)
 
 
 class _NewtonState(eqx.Module):
@@ -61,22 +61,24 @@ class Newton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
-        value, grad = jax.value_and_grad(fn)(params, args)
+    def start(self, problem, params, args):
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
         return _NewtonState(value, ravel_pytree(grad)[0])
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
             state = _NewtonState(*value_and_grad(x))
-        hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
-        low_precision = self.low_precision_hessian and curvature is not None
+        hessian = _hessian(problem, params, args, self.low_precision_hessian)
+        low_precision = self.low_precision_hessian and problem.curvature is not None
         formed_in = jnp.float32 if low_precision else None
         factor, finite = safe_cholesky(hessian, formed_in)
         newton = -jax.scipy.linalg.cho_solve((factor, True), state.grad)
         direction = jnp.where(finite, newton, -state.grad)
-        s, f, g, ok = backtracking_search(value_and_grad, x, state.value, state.grad, direction)
+        s, f, g, ok = backtracking_search(
+            problem, value_and_grad, x, state.value, state.grad, direction
+        )
         new_state = _NewtonState(jnp.where(ok, f, state.value), jnp.where(ok, g, state.grad))
         return unravel(jnp.where(ok, x + s, x)), new_state
 
@@ -105,7 +107,7 @@ def mapping_norm(prox, unravel, x, grad, args):
     return jnp.max(jnp.abs(x - point), initial=0.0)
 
 
-def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
+def _minimise_model(problem, prox, unravel, args, hessian, grad, x, tol, max_steps):
     """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
 
     Stops when the gradient mapping's inf-norm is at most ``tol`` or after ``max_steps``.
@@ -131,7 +133,7 @@ def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
 
     one = jnp.ones((), x.dtype)
     start = (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0)
-    z, *_ = while_loop(cond, body, start, max_steps=max_steps)
+    z, *_ = problem.while_loop(cond, body, start, max_steps=max_steps)
     return z
 
 
@@ -162,14 +164,15 @@ class ProximalNewton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = True
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
         x, unravel = ravel_pytree(params)
-        value, grad = flat_value_and_grad(fn, unravel, args)(x)
-        return _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
+        value, grad = flat_value_and_grad(problem.fn, unravel, args)(x)
+        return _ProximalNewtonState(value, grad, mapping_norm(problem.prox, unravel, x, grad, args))
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        prox = problem.prox
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
             value, grad = value_and_grad(x)
             state = _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
@@ -182,12 +185,12 @@ class ProximalNewton(AbstractSolver):
                     "ProximalNewton needs the penalty's value: pass prox as a "
                     "glmx._solvers.NonSmooth(prox, value)."
                 )
-        hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
+        hessian = _hessian(problem, params, args, self.low_precision_hessian)
         opt = state.optimality
         tol = resolved_tol(self, x.dtype)
         inner_tol = jnp.maximum(0.01 * tol, 0.1 * opt * jnp.minimum(1.0, jnp.sqrt(opt)))
         z = _minimise_model(
-            prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
+            problem, prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
         )
         direction = z - x
 
@@ -219,7 +222,7 @@ class ProximalNewton(AbstractSolver):
         # The first pass tries the full step to the model's minimiser; the objective then
         # appears once in the graph, which keeps compilation short.
         initial = (jnp.asarray(2.0, x.dtype), state.value, state.grad, jnp.array(False), 0)
-        t, f, g, ok, _ = while_loop(cond, body, initial, max_steps=_MAX_BACKTRACKS + 1)
+        t, f, g, ok, _ = problem.while_loop(cond, body, initial, max_steps=_MAX_BACKTRACKS + 1)
         new_x = jnp.where(ok, x + t * direction, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import AbstractSolver, while_loop
+from ._base import AbstractSolver
 from ._tree import tree_all_finite, tree_axpy, tree_dot, tree_max_abs, tree_sub, tree_where
 
 _GROW = 2.0  # Lipschitz estimate grows by this factor when the decrease test fails
@@ -43,7 +43,7 @@ def _initial_lipschitz(fn, params, args, value, grad):
     return jnp.where(usable, estimate, 1.0).astype(value.dtype)
 
 
-def momentum_init(fn, prox, params, args) -> _MomentumState:
+def momentum_init(fn, params, args) -> _MomentumState:
     value, grad = jax.value_and_grad(fn)(params, args)
     dtype = value.dtype
     return _MomentumState(
@@ -55,7 +55,8 @@ def momentum_init(fn, prox, params, args) -> _MomentumState:
     )
 
 
-def momentum_step(fn, prox, params, state: _MomentumState, args):
+def momentum_step(problem, prox, params, state: _MomentumState, args):
+    fn = problem.fn
     anchor = state.anchor
     anchor_value, grad = jax.value_and_grad(fn)(anchor, args)
     anchor_ok = jnp.isfinite(anchor_value) & tree_all_finite(grad)
@@ -79,7 +80,7 @@ def momentum_step(fn, prox, params, state: _MomentumState, args):
         return (lipschitz, *attempt(lipschitz), count + 1)
 
     lipschitz = state.lipschitz * _SHRINK
-    lipschitz, point, point_value, _, _ = while_loop(
+    lipschitz, point, point_value, _, _ = problem.while_loop(
         backtrack_cond,
         backtrack_body,
         (lipschitz, *attempt(lipschitz), 0),
@@ -130,11 +131,11 @@ class ProximalGradient(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = True
 
-    def init(self, fn, prox, params, args, curvature=None):
-        return momentum_init(fn, prox, params, args)
+    def start(self, problem, params, args):
+        return momentum_init(problem.fn, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
-        return momentum_step(fn, prox, params, state, args)
+    def advance(self, problem, params, state, args, fresh):
+        return momentum_step(problem, problem.prox, params, state, args)
 
     def optimality(self, state):
         return state.optimality
@@ -158,11 +159,11 @@ class GradientDescent(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
-        return momentum_init(fn, None, params, args)
+    def start(self, problem, params, args):
+        return momentum_init(problem.fn, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
-        return momentum_step(fn, None, params, state, args)
+    def advance(self, problem, params, state, args, fresh):
+        return momentum_step(problem, None, params, state, args)
 
     def optimality(self, state):
         return state.optimality

@@ -122,7 +122,8 @@ class SVRG(AbstractSolver):
         size = min(self.batch_size, args.n_rows)
         return args.take_rows(jax.random.randint(key, (size,), 0, args.n_rows))
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
+        fn, prox = problem.fn, problem.prox
         x, unravel = ravel_pytree(params)
         key, rate_key, batch_key = jax.random.split(jax.random.key(self.seed), 3)
         value, grad = jax.value_and_grad(fn)(params, args)
@@ -148,7 +149,8 @@ class SVRG(AbstractSolver):
             return moved
         return ravel_pytree(prox(unravel(moved), rate, batch))[0]
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
+        fn, prox = problem.fn, problem.prox
         x, unravel = ravel_pytree(params)
         if fresh:
             return self._streamed_step(fn, prox, unravel, x, state, args)
