@@ -19,7 +19,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._linalg import safe_cholesky
 from ._base import AbstractSolver
-from ._linesearch import backtracking_search, flat_value_and_grad
+from ._linesearch import backtracking_search
+from ._shared import flat_value_and_grad
 
 
 class _LBFGSState(eqx.Module):

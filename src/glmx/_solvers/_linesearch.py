@@ -8,9 +8,7 @@ which stays informative where the objective's rounding does not. Only ``while_lo
 array its branches close over (the design matrix among them) to the batch axis.
 """
 
-import jax
 import jax.numpy as jnp
-from jax.flatten_util import ravel_pytree
 
 _ARMIJO = 1e-4
 _CURVATURE = 0.9
@@ -51,13 +49,3 @@ def backtracking_search(problem, value_and_grad, x, value, grad, direction):
     start = (jnp.asarray(2.0, x.dtype), value, grad, jnp.array(False), 0)
     t, f, g, ok, _ = problem.while_loop(cond, body, start, max_steps=_MAX_BACKTRACKS + 1)
     return t * direction, f, g, ok
-
-
-def flat_value_and_grad(fn, unravel, args):
-    """``v -> (fn(unravel(v), args), flat gradient)``."""
-
-    def value_and_grad(v):
-        value, grad = jax.value_and_grad(fn)(unravel(v), args)
-        return value, ravel_pytree(grad)[0]
-
-    return value_and_grad

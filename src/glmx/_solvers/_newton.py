@@ -20,17 +20,11 @@ from jaxtyping import Array, Float
 
 from .._linalg import safe_cholesky
 from ._base import AbstractSolver, resolved_tol
-from ._linesearch import backtracking_search, flat_value_and_grad
+from ._linesearch import backtracking_search
+from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, restarted_momentum
 
 _SUFFICIENT_DECREASE = 1e-4
 _MAX_BACKTRACKS = 40
-
-
-def _hessian(problem, params, args, low_precision):
-    x, unravel = ravel_pytree(params)
-    if problem.curvature is None:
-        return jax.hessian(lambda v: problem.fn(unravel(v), args))(x)
-    return problem.curvature.hessian(params, args, low_precision).astype(x.dtype)
 
 
 class _NewtonState(eqx.Module):
@@ -70,7 +64,7 @@ class Newton(AbstractSolver):
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
             state = _NewtonState(*value_and_grad(x))
-        hessian = _hessian(problem, params, args, self.low_precision_hessian)
+        hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
         low_precision = self.low_precision_hessian and problem.curvature is not None
         formed_in = jnp.float32 if low_precision else None
         factor, finite = safe_cholesky(hessian, formed_in)
@@ -95,18 +89,6 @@ class _ProximalNewtonState(eqx.Module):
     optimality: Float[Array, ""]
 
 
-def _prox_flat(prox, unravel, v, step, args):
-    return ravel_pytree(prox(unravel(v), step, args))[0]
-
-
-def mapping_norm(prox, unravel, x, grad, args):
-    """``||x - prox(x - grad, 1)||_inf`` (the gradient's inf-norm when ``prox`` is ``None``):
-    zero exactly at a minimiser of ``fn + g``."""
-    moved = x - grad
-    point = moved if prox is None else _prox_flat(prox, unravel, moved, 1.0, args)
-    return jnp.max(jnp.abs(x - point), initial=0.0)
-
-
 def _minimise_model(problem, prox, unravel, args, hessian, grad, x, tol, max_steps):
     """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
 
@@ -124,12 +106,9 @@ def _minimise_model(problem, prox, unravel, args, hessian, grad, x, tol, max_ste
     def body(carry):
         z, anchor, momentum, _, k = carry
         moved = anchor - model_grad(anchor) / lipschitz
-        new = _prox_flat(prox, unravel, moved, 1 / lipschitz, args)
+        new = prox_flat(prox, unravel, moved, 1 / lipschitz, args)
         residual = lipschitz * jnp.max(jnp.abs(new - anchor), initial=0.0)
-        restart = jnp.dot(anchor - new, new - z) > 0
-        next_momentum = jnp.where(restart, 1.0, (1 + jnp.sqrt(1 + 4 * momentum**2)) / 2)
-        beta = jnp.where(restart, 0.0, (momentum - 1) / next_momentum)
-        return new, new + beta * (new - z), next_momentum, residual, k + 1
+        return new, *restarted_momentum(anchor, new, z, momentum), residual, k + 1
 
     one = jnp.ones((), x.dtype)
     start = (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0)
@@ -185,7 +164,7 @@ class ProximalNewton(AbstractSolver):
                     "ProximalNewton needs the penalty's value: pass prox as a "
                     "glmx._solvers.NonSmooth(prox, value)."
                 )
-        hessian = _hessian(problem, params, args, self.low_precision_hessian)
+        hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
         opt = state.optimality
         tol = resolved_tol(self, x.dtype)
         inner_tol = jnp.maximum(0.01 * tol, 0.1 * opt * jnp.minimum(1.0, jnp.sqrt(opt)))

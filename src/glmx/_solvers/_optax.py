@@ -6,7 +6,7 @@ import optax
 from jaxtyping import Array, Float
 
 from ._base import AbstractSolver
-from ._tree import tree_max_abs
+from ._shared import tree_max_abs
 
 
 class _OptaxState(eqx.Module):

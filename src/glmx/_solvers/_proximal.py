@@ -12,7 +12,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._base import AbstractSolver
-from ._tree import tree_all_finite, tree_axpy, tree_dot, tree_max_abs, tree_sub, tree_where
+from ._shared import (
+    restarted_momentum,
+    tree_all_finite,
+    tree_axpy,
+    tree_dot,
+    tree_max_abs,
+    tree_sub,
+    tree_where,
+)
 
 _GROW = 2.0  # Lipschitz estimate grows by this factor when the decrease test fails
 _SHRINK = 0.9  # and is tried this much smaller at the start of each step
@@ -87,12 +95,7 @@ def momentum_step(problem, prox, params, state: _MomentumState, args):
         max_steps=_MAX_BACKTRACKS,
     )
 
-    # Gradient restart: drop the momentum when it points against the last step.
-    restart = tree_dot(tree_sub(anchor, point), tree_sub(point, params)) > 0
-    momentum = (1.0 + jnp.sqrt(1.0 + 4.0 * state.momentum**2)) / 2.0
-    momentum = jnp.where(restart, jnp.ones_like(momentum), momentum)
-    beta = jnp.where(restart, 0.0, (state.momentum - 1.0) / momentum)
-    new_anchor = tree_axpy(beta, tree_sub(point, params), point)
+    new_anchor, momentum = restarted_momentum(anchor, point, params, state.momentum)
     accepted = _MomentumState(
         anchor=new_anchor,
         momentum=momentum,

@@ -25,7 +25,7 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ._base import AbstractSolver
-from ._newton import mapping_norm
+from ._shared import flat_grad, mapping_norm, prox_flat
 
 _POWER_ITERATIONS = 20
 
@@ -42,14 +42,10 @@ class _SVRGState(eqx.Module):
     optimality: Float[Array, ""]
 
 
-def _flat_grad(fn, unravel, args):
-    return lambda v: ravel_pytree(jax.grad(fn)(unravel(v), args))[0]
-
-
 def _largest_curvature(fn, unravel, x, args, key):
     """The largest eigenvalue of the Hessian of ``fn`` at ``x`` by power iteration on
     Hessian-vector products (forward over reverse)."""
-    grad = _flat_grad(fn, unravel, args)
+    grad = flat_grad(fn, unravel, args)
 
     def hvp(v):
         return jax.jvp(grad, (x,), (v,))[1]
@@ -142,12 +138,9 @@ class SVRG(AbstractSolver):
         )
 
     def _update(self, fn, prox, unravel, x, snapshot, mu, rate, batch):
-        grad = _flat_grad(fn, unravel, batch)
+        grad = flat_grad(fn, unravel, batch)
         v = grad(x) - grad(snapshot) + mu
-        moved = x - rate * v
-        if prox is None:
-            return moved
-        return ravel_pytree(prox(unravel(moved), rate, batch))[0]
+        return prox_flat(prox, unravel, x - rate * v, rate, batch)
 
     def advance(self, problem, params, state, args, fresh):
         fn, prox = problem.fn, problem.prox
@@ -188,7 +181,7 @@ class SVRG(AbstractSolver):
 
     def _streamed_step(self, fn, prox, unravel, x, state, batch):
         """One streamed batch: accumulate the snapshot gradient, or make one update."""
-        grad_at_snapshot = _flat_grad(fn, unravel, batch)(state.snapshot)
+        grad_at_snapshot = flat_grad(fn, unravel, batch)(state.snapshot)
         moved = self._update(
             fn, prox, unravel, x, state.snapshot, state.mu, state.learning_rate, batch
         )
