@@ -19,7 +19,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._linalg import safe_cholesky
 from ._base import AbstractSolver
-from ._linesearch import backtracking_search
+from ._search import armijo_wolfe, line_search
 from ._shared import flat_value_and_grad
 
 
@@ -135,8 +135,8 @@ class LBFGS(AbstractSolver):
             value, grad = value_and_grad(x)
             state = eqx.tree_at(lambda s: (s.value, s.grad), state, (value, grad))
         f0 = state.value
-        direction = _direction(state, self.memory_size)
-        s, f, g, ok = backtracking_search(problem, value_and_grad, x, f0, state.grad, direction)
+        direction, accepted = armijo_wolfe(f0, state.grad, _direction(state, self.memory_size))
+        s, f, g, ok = line_search(problem, value_and_grad, x, f0, state.grad, direction, accepted)
 
         y = g - state.grad
         sy = jnp.dot(s, y)

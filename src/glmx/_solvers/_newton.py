@@ -20,11 +20,8 @@ from jaxtyping import Array, Float
 
 from .._linalg import safe_cholesky
 from ._base import AbstractSolver, resolved_tol
-from ._linesearch import backtracking_search
+from ._search import armijo_wolfe, line_search, model_decrease
 from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, restarted_momentum
-
-_SUFFICIENT_DECREASE = 1e-4
-_MAX_BACKTRACKS = 40
 
 
 class _NewtonState(eqx.Module):
@@ -69,9 +66,11 @@ class Newton(AbstractSolver):
         formed_in = jnp.float32 if low_precision else None
         factor, finite = safe_cholesky(hessian, formed_in)
         newton = -jax.scipy.linalg.cho_solve((factor, True), state.grad)
-        direction = jnp.where(finite, newton, -state.grad)
-        s, f, g, ok = backtracking_search(
-            problem, value_and_grad, x, state.value, state.grad, direction
+        direction, accepted = armijo_wolfe(
+            state.value, state.grad, jnp.where(finite, newton, -state.grad)
+        )
+        s, f, g, ok = line_search(
+            problem, value_and_grad, x, state.value, state.grad, direction, accepted
         )
         new_state = _NewtonState(jnp.where(ok, f, state.value), jnp.where(ok, g, state.grad))
         return unravel(jnp.where(ok, x + s, x)), new_state
@@ -171,38 +170,13 @@ class ProximalNewton(AbstractSolver):
         z = _minimise_model(
             problem, prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
         )
-        direction = z - x
-
-        def whole(v, f):
-            return f + penalty(unravel(v), args)
-
-        start = whole(x, state.value)
-        predicted = (
-            jnp.dot(state.grad, direction) + penalty(unravel(z), args) - penalty(unravel(x), args)
+        direction, accepted = model_decrease(
+            lambda v: penalty(unravel(v), args), x, z, state.value, state.grad
         )
-        tiny = 100 * jnp.finfo(x.dtype).eps * jnp.abs(start)
-
-        def accepted(t, total):
-            enough = total <= start + _SUFFICIENT_DECREASE * t * predicted
-            # At the optimum the predicted decrease is lost in rounding: accept no increase.
-            rounding = (-predicted <= tiny) & (total <= start + tiny)
-            return jnp.isfinite(total) & (enough | rounding)
-
-        def cond(carry):
-            *_, ok, count = carry
-            return ~ok & (count <= _MAX_BACKTRACKS)
-
-        def body(carry):
-            t, _, _, _, count = carry
-            t = t * 0.5
-            f, g = value_and_grad(x + t * direction)
-            return t, f, g, accepted(t, whole(x + t * direction, f)), count + 1
-
-        # The first pass tries the full step to the model's minimiser; the objective then
-        # appears once in the graph, which keeps compilation short.
-        initial = (jnp.asarray(2.0, x.dtype), state.value, state.grad, jnp.array(False), 0)
-        t, f, g, ok, _ = problem.while_loop(cond, body, initial, max_steps=_MAX_BACKTRACKS + 1)
-        new_x = jnp.where(ok, x + t * direction, x)
+        s, f, g, ok = line_search(
+            problem, value_and_grad, x, state.value, state.grad, direction, accepted
+        )
+        new_x = jnp.where(ok, x + s, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),
             jnp.where(ok, g, state.grad),

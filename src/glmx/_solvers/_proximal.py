@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._base import AbstractSolver
+from ._search import backtrack
 from ._shared import (
     restarted_momentum,
     tree_all_finite,
@@ -35,7 +36,7 @@ class _MomentumState(eqx.Module):
     optimality: Float[Array, ""]  # inf-norm of the gradient mapping at the anchor
 
 
-def _prox_point(fn, prox, anchor, grad, lipschitz, args):
+def _prox_point(prox, anchor, grad, lipschitz, args):
     moved = tree_axpy(-1.0 / lipschitz, grad, anchor)
     return moved if prox is None else prox(moved, 1.0 / lipschitz, args)
 
@@ -70,29 +71,20 @@ def momentum_step(problem, prox, params, state: _MomentumState, args):
     anchor_ok = jnp.isfinite(anchor_value) & tree_all_finite(grad)
     eps = jnp.finfo(anchor_value.dtype).eps
 
-    def attempt(lipschitz):
-        point = _prox_point(fn, prox, anchor, grad, lipschitz, args)
-        point_value = fn(point, args)
+    def trial(lipschitz):
+        point = _prox_point(prox, anchor, grad, lipschitz, args)
+        return point, fn(point, args)
+
+    def accepted(lipschitz, result):
+        point, point_value = result
         step = tree_sub(point, anchor)
         bound = anchor_value + tree_dot(grad, step) + 0.5 * lipschitz * tree_dot(step, step)
-        accepted = point_value <= bound + 10 * eps * jnp.abs(anchor_value)
-        return point, point_value, accepted
+        # A non-finite anchor ends the search at once: its step is discarded below.
+        return (point_value <= bound + 10 * eps * jnp.abs(anchor_value)) | ~anchor_ok
 
-    def backtrack_cond(carry):
-        _, _, _, accepted, count = carry
-        return ~accepted & (count < _MAX_BACKTRACKS) & anchor_ok
-
-    def backtrack_body(carry):
-        lipschitz, _, _, _, count = carry
-        lipschitz = lipschitz * _GROW
-        return (lipschitz, *attempt(lipschitz), count + 1)
-
-    lipschitz = state.lipschitz * _SHRINK
-    lipschitz, point, point_value, _, _ = problem.while_loop(
-        backtrack_cond,
-        backtrack_body,
-        (lipschitz, *attempt(lipschitz), 0),
-        max_steps=_MAX_BACKTRACKS,
+    first = state.lipschitz * _SHRINK
+    lipschitz, (point, point_value), _ = backtrack(
+        problem, trial, accepted, first, _GROW, _MAX_BACKTRACKS, (anchor, anchor_value)
     )
 
     new_anchor, momentum = restarted_momentum(anchor, point, params, state.momentum)
