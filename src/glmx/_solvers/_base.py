@@ -24,15 +24,20 @@ Objective = Callable[[Any, Any], Float[Array, ""]]
 
 
 class NonSmooth(eqx.Module):
-    """The non-smooth part ``g`` of an objective: call it as ``prox(x, step, args)`` for
-    ``argmin_z 0.5 ||z - x||^2 + step * g(z)``; ``value(x, args)`` is ``g(x)`` (for solvers
-    that test the decrease of the whole objective, such as `ProximalNewton`)."""
+    """The non-smooth part ``g`` of an objective, the one form in which solvers take it.
+
+    - ``prox(x, step, args)``: ``argmin_z 0.5 ||z - x||^2 + step * g(z)``.
+    - ``value(x, args)``: ``g(x)`` (for solvers that test the decrease of the whole objective,
+      such as `ProximalNewton`).
+    """
 
     prox: Callable[[Any, Float[Array, ""], Any], Any]
     value: Callable[[Any, Any], Float[Array, ""]]
 
-    def __call__(self, x, step, args):
-        return self.prox(x, step, args)
+    def __check_init__(self):
+        for name, part in (("prox", self.prox), ("value", self.value)):
+            if not callable(part):
+                raise TypeError(f"NonSmooth's {name} must be a function, got {part!r}.")
 
 
 class Curvature(eqx.Module):
@@ -72,9 +77,6 @@ class AbstractRows(eqx.Module):
         """The arguments on the rows ``index``."""
 
 
-Prox = NonSmooth | Callable[[Any, Float[Array, ""], Any], Any] | None
-
-
 #: The loops a `Problem` builds: ``"lax"`` (``lax.while_loop``: forward-mode autodiff only) or
 #: ``"bounded"`` (a loop of at most its step limit that reverse mode goes through as well).
 LoopKind = Literal["lax", "bounded"]
@@ -88,7 +90,7 @@ class Problem(eqx.Module):
     """
 
     fn: Objective
-    prox: Prox
+    prox: NonSmooth | None
     curvature: Curvature | None = None
     loop: LoopKind = eqx.field(default="lax", static=True)
 
@@ -107,6 +109,18 @@ class Problem(eqx.Module):
         if self.loop == "lax":
             return jax.lax.while_loop(cond, body, init)
         return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
+
+
+def _problem(solver, fn, prox, curvature, loop="lax") -> Problem:
+    # The prox is checked here, not by the callers' annotations (which test-time type checking
+    # would enforce first), so that the message names the solver.
+    if not (prox is None or isinstance(prox, NonSmooth)):
+        raise TypeError(
+            f"{type(solver).__name__} needs the penalty's value as well as its prox: pass prox "
+            "as a glmx._solvers.NonSmooth(prox, value), or None when there is no penalty; got "
+            f"{prox!r}."
+        )
+    return Problem(fn, prox, curvature, loop)
 
 
 class RESULTS(eqx.Enumeration):
@@ -181,15 +195,20 @@ class AbstractSolver(ValueRepr):
         """``fn`` at the latest iterate (the smooth part only)."""
 
     def init(
-        self, fn: Objective, prox: Prox, params: Any, args: Any, curvature: Curvature | None = None
+        self,
+        fn: Objective,
+        prox: Any,  # NonSmooth | None, checked by _problem
+        params: Any,
+        args: Any,
+        curvature: Curvature | None = None,
     ) -> Any:
         """`start` on ``Problem(fn, prox, curvature)``."""
-        return self.start(Problem(fn, prox, curvature), params, args)
+        return self.start(_problem(self, fn, prox, curvature), params, args)
 
     def step(
         self,
         fn: Objective,
-        prox: Prox,
+        prox: Any,  # NonSmooth | None, checked by _problem
         params: Any,
         state: Any,
         args: Any,
@@ -197,7 +216,7 @@ class AbstractSolver(ValueRepr):
         curvature: Curvature | None = None,
     ) -> tuple[Any, Any]:
         """`advance` on ``Problem(fn, prox, curvature)``."""
-        return self.advance(Problem(fn, prox, curvature), params, state, args, fresh)
+        return self.advance(_problem(self, fn, prox, curvature), params, state, args, fresh)
 
 
 class Solution(eqx.Module):
@@ -235,7 +254,7 @@ def status_of(
 def iterative_solve(
     solver: AbstractSolver,
     fn: Objective,
-    prox: Prox,
+    prox: Any,  # NonSmooth | None, checked by _problem
     params: Any,
     args: Any,
     curvature: Curvature | None = None,
@@ -248,7 +267,7 @@ def iterative_solve(
     finished elements fixed), which is what per-neuron convergence relies on. ``loop`` is the
     kind of every loop of the solve (see `Problem`); the adjoint chooses it.
     """
-    problem = Problem(fn, prox, curvature, loop)
+    problem = _problem(solver, fn, prox, curvature, loop)
     dtype = _dtype_of(params)
     state = solver.start(problem, params, args)
 

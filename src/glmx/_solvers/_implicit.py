@@ -37,7 +37,7 @@ from jaxtyping import Array, Bool, Float
 
 from .._linalg import conjugate_gradient, restricted_to, safe_cholesky
 from .._repr import ValueRepr
-from ._base import AbstractSolver, Curvature, Prox, Solution, iterative_solve
+from ._base import AbstractSolver, Curvature, NonSmooth, Solution, iterative_solve
 
 
 class Stationarity(eqx.Module):
@@ -73,7 +73,7 @@ class AbstractAdjoint(ValueRepr):
         self,
         solver: AbstractSolver,
         fn: Callable,
-        prox: Prox,
+        prox: NonSmooth | None,
         params: Any,
         args: Any,
         curvature: Curvature | None,

@@ -88,7 +88,7 @@ class _ProximalNewtonState(eqx.Module):
     optimality: Float[Array, ""]
 
 
-def _minimise_model(problem, prox, unravel, args, hessian, grad, x, tol, max_steps):
+def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
     """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
 
     Stops when the gradient mapping's inf-norm is at most ``tol`` or after ``max_steps``.
@@ -105,7 +105,7 @@ def _minimise_model(problem, prox, unravel, args, hessian, grad, x, tol, max_ste
     def body(carry):
         z, anchor, momentum, _, k = carry
         moved = anchor - model_grad(anchor) / lipschitz
-        new = prox_flat(prox, unravel, moved, 1 / lipschitz, args)
+        new = prox_flat(problem.prox, unravel, moved, 1 / lipschitz, args)
         residual = lipschitz * jnp.max(jnp.abs(new - anchor), initial=0.0)
         return new, *restarted_momentum(anchor, new, z, momentum), residual, k + 1
 
@@ -154,25 +154,18 @@ class ProximalNewton(AbstractSolver):
         if fresh:
             value, grad = value_and_grad(x)
             state = _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
-        if prox is None:
-            prox_fn, penalty = (lambda v, step, args: v), (lambda v, args: jnp.zeros((), x.dtype))
-        else:
-            prox_fn, penalty = prox, getattr(prox, "value", None)
-            if penalty is None:
-                raise TypeError(
-                    "ProximalNewton needs the penalty's value: pass prox as a "
-                    "glmx._solvers.NonSmooth(prox, value)."
-                )
         hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
         opt = state.optimality
         tol = resolved_tol(self, x.dtype)
         inner_tol = jnp.maximum(0.01 * tol, 0.1 * opt * jnp.minimum(1.0, jnp.sqrt(opt)))
         z = _minimise_model(
-            problem, prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
+            problem, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
         )
-        direction, accepted = model_decrease(
-            lambda v: penalty(unravel(v), args), x, z, state.value, state.grad
-        )
+
+        def penalty(v):
+            return jnp.zeros((), x.dtype) if prox is None else prox.value(unravel(v), args)
+
+        direction, accepted = model_decrease(penalty, x, z, state.value, state.grad)
         s, f, g, ok = line_search(
             problem, value_and_grad, x, state.value, state.grad, direction, accepted
         )

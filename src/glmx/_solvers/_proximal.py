@@ -38,7 +38,7 @@ class _MomentumState(eqx.Module):
 
 def _prox_point(prox, anchor, grad, lipschitz, args):
     moved = tree_axpy(-1.0 / lipschitz, grad, anchor)
-    return moved if prox is None else prox(moved, 1.0 / lipschitz, args)
+    return moved if prox is None else prox.prox(moved, 1.0 / lipschitz, args)
 
 
 def _initial_lipschitz(fn, params, args, value, grad):

@@ -69,7 +69,7 @@ def prox_flat(prox, unravel, v, step, args):
     """``prox`` applied to the flat ``v`` with ``step``, flat (``v`` itself without a prox)."""
     if prox is None:
         return v
-    return ravel_pytree(prox(unravel(v), step, args))[0]
+    return ravel_pytree(prox.prox(unravel(v), step, args))[0]
 
 
 def mapping_norm(prox, unravel, x, grad, args):
