@@ -11,7 +11,7 @@ outer one and the solvers' inner searches, is built from it by `Problem.while_lo
 
 import abc
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import equinox as eqx
 import jax
@@ -80,7 +80,7 @@ class AbstractRows(eqx.Module):
 #: The loops a `Problem` builds: ``"lax"`` (``lax.while_loop``: forward-mode autodiff only) or
 #: ``"bounded"`` (a loop of at most its step limit that reverse mode goes through as well).
 LoopKind = Literal["lax", "bounded"]
-_LOOP_KINDS = ("lax", "bounded")
+_LOOP_KINDS = get_args(LoopKind)
 
 
 class Problem(eqx.Module):
@@ -111,7 +111,7 @@ class Problem(eqx.Module):
         return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
 
 
-def _problem(solver, fn, prox, curvature, loop="lax") -> Problem:
+def _checked_problem(solver, fn, prox, curvature, loop="lax") -> Problem:
     # The prox is checked here, not by the callers' annotations (which test-time type checking
     # would enforce first), so that the message names the solver.
     if not (prox is None or isinstance(prox, NonSmooth)):
@@ -197,18 +197,18 @@ class AbstractSolver(ValueRepr):
     def init(
         self,
         fn: Objective,
-        prox: Any,  # NonSmooth | None, checked by _problem
+        prox: Any,  # NonSmooth | None, checked by _checked_problem
         params: Any,
         args: Any,
         curvature: Curvature | None = None,
     ) -> Any:
         """`start` on ``Problem(fn, prox, curvature)``."""
-        return self.start(_problem(self, fn, prox, curvature), params, args)
+        return self.start(_checked_problem(self, fn, prox, curvature), params, args)
 
     def step(
         self,
         fn: Objective,
-        prox: Any,  # NonSmooth | None, checked by _problem
+        prox: Any,  # NonSmooth | None, checked by _checked_problem
         params: Any,
         state: Any,
         args: Any,
@@ -216,7 +216,7 @@ class AbstractSolver(ValueRepr):
         curvature: Curvature | None = None,
     ) -> tuple[Any, Any]:
         """`advance` on ``Problem(fn, prox, curvature)``."""
-        return self.advance(_problem(self, fn, prox, curvature), params, state, args, fresh)
+        return self.advance(_checked_problem(self, fn, prox, curvature), params, state, args, fresh)
 
 
 class Solution(eqx.Module):
@@ -254,7 +254,7 @@ def status_of(
 def iterative_solve(
     solver: AbstractSolver,
     fn: Objective,
-    prox: Any,  # NonSmooth | None, checked by _problem
+    prox: Any,  # NonSmooth | None, checked by _checked_problem
     params: Any,
     args: Any,
     curvature: Curvature | None = None,
@@ -267,7 +267,7 @@ def iterative_solve(
     finished elements fixed), which is what per-neuron convergence relies on. ``loop`` is the
     kind of every loop of the solve (see `Problem`); the adjoint chooses it.
     """
-    problem = _problem(solver, fn, prox, curvature, loop)
+    problem = _checked_problem(solver, fn, prox, curvature, loop)
     dtype = _dtype_of(params)
     state = solver.start(problem, params, args)
 

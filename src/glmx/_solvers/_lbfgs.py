@@ -6,8 +6,9 @@ broadcasts every array its branches close over to the batch axis, so the design 
 copied once per neuron (``n x p x neurons`` memory and time). This implementation uses only
 ``while_loop`` and ``where``, so a vmapped solve keeps one shared ``X``.
 
-The line search (`_linesearch`) starts at step 1 on the L-BFGS direction and backtracks to an
-Armijo or approximate-Wolfe point. Curvature pairs with ``s . y <= 0`` are not stored, so the
+The line search (`_search.line_search`, the one Newton and ProximalNewton use) starts at step 1
+on the L-BFGS direction and backtracks to an Armijo or approximate-Wolfe point
+(`_search.armijo_wolfe`). Curvature pairs with ``s . y <= 0`` are not stored, so the
 inverse-Hessian estimate stays positive definite.
 """
 

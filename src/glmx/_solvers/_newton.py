@@ -2,13 +2,14 @@
 
 `Newton` minimises a smooth ``fn``: each step factorises the Hessian (the problem's
 `Curvature.hessian`, or ``jax.hessian`` of ``fn`` when the problem offers none) and searches
-along the Newton direction with the backtracking search that L-BFGS uses, so the objective never
-increases, whatever the link or starting point.
+along the Newton direction with the line search of `_search` (as L-BFGS does: Armijo or
+approximate Wolfe), so the objective never increases, whatever the link or starting point.
 
 `ProximalNewton` minimises ``fn + g`` for a non-smooth ``g`` reached through its prox: each outer
 step minimises the quadratic model of ``fn`` plus ``g`` (an inner FISTA on a ``d x d`` problem,
-which never touches the data), then backtracks along the step to that minimiser until the whole
-objective decreases enough (Lee, Sun & Saunders 2014). The expensive part of a step is the
+which never touches the data), then backtracks along the step to that minimiser with the same
+line search, accepting once the whole objective decreases by a fraction of what the model
+predicts (`_search.model_decrease`; Lee, Sun & Saunders 2014). The expensive part of a step is the
 Hessian, one weighted Gram of ``X``; everything else costs ``d^2`` or ``d^3``.
 """
 
@@ -88,6 +89,12 @@ class _ProximalNewtonState(eqx.Module):
     optimality: Float[Array, ""]
 
 
+def _proximal_newton_state(problem, value_and_grad, unravel, x, args):
+    value, grad = value_and_grad(x)
+    optimality = mapping_norm(problem.prox, unravel, x, grad, args)
+    return _ProximalNewtonState(value, grad, optimality)
+
+
 def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
     """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
 
@@ -144,16 +151,15 @@ class ProximalNewton(AbstractSolver):
 
     def start(self, problem, params, args):
         x, unravel = ravel_pytree(params)
-        value, grad = flat_value_and_grad(problem.fn, unravel, args)(x)
-        return _ProximalNewtonState(value, grad, mapping_norm(problem.prox, unravel, x, grad, args))
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
+        return _proximal_newton_state(problem, value_and_grad, unravel, x, args)
 
     def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
         prox = problem.prox
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
-            value, grad = value_and_grad(x)
-            state = _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
+            state = _proximal_newton_state(problem, value_and_grad, unravel, x, args)
         hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
         opt = state.optimality
         tol = resolved_tol(self, x.dtype)

@@ -1,7 +1,8 @@
 """Accelerated (proximal) gradient with backtracking: FISTA, and its smooth special case.
 
 Beck & Teboulle's FISTA with a backtracking estimate of the Lipschitz constant that may also
-shrink between steps, and O'Donoghue & Candes's gradient restart, which keeps the iteration
+shrink between steps (grown by the solvers' one backtracking loop, `_search.backtrack`), and
+O'Donoghue & Candes's gradient restart (`_shared.restarted_momentum`), which keeps the iteration
 monotone in practice and removes the ripples of plain momentum. With no prox it is Nesterov's
 accelerated gradient descent.
 """
@@ -65,6 +66,8 @@ def momentum_init(fn, params, args) -> _MomentumState:
 
 
 def momentum_step(problem, prox, params, state: _MomentumState, args):
+    """One FISTA step with ``prox`` (``problem.prox``, or ``None`` for plain accelerated
+    gradient descent)."""
     fn = problem.fn
     anchor = state.anchor
     anchor_value, grad = jax.value_and_grad(fn)(anchor, args)
@@ -75,7 +78,7 @@ def momentum_step(problem, prox, params, state: _MomentumState, args):
         point = _prox_point(prox, anchor, grad, lipschitz, args)
         return point, fn(point, args)
 
-    def accepted(lipschitz, result):
+    def below_bound(lipschitz, result):
         point, point_value = result
         step = tree_sub(point, anchor)
         bound = anchor_value + tree_dot(grad, step) + 0.5 * lipschitz * tree_dot(step, step)
@@ -84,7 +87,7 @@ def momentum_step(problem, prox, params, state: _MomentumState, args):
 
     first = state.lipschitz * _SHRINK
     lipschitz, (point, point_value), _ = backtrack(
-        problem, trial, accepted, first, _GROW, _MAX_BACKTRACKS, (anchor, anchor_value)
+        problem, trial, below_bound, first, _GROW, _MAX_BACKTRACKS, (anchor, anchor_value)
     )
 
     new_anchor, momentum = restarted_momentum(anchor, point, params, state.momentum)
