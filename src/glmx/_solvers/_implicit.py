@@ -195,8 +195,7 @@ class Unrolled(AbstractAdjoint):
     for bounded loops, so every loop (its steps, line searches, inner solves) runs as a loop
     of at most its step limit that reverse mode can go through: memory then grows with
     ``max_steps`` times the solver's working arrays (``n`` values each), so give the solver a
-    small ``max_steps``.
-    Prefer `Implicit` unless you need the iterations themselves.
+    small ``max_steps``. Prefer `Implicit` unless you need the iterations themselves.
     """
 
     def solve(self, solver, fn, prox, params, args, curvature, stationarity):
