@@ -1,15 +1,17 @@
-"""What every solver shares: the status enumeration, the abstract solver and the one loop.
+"""What every solver shares: the problem it is given, the status enumeration, the abstract
+solver and the one loop.
 
 Solvers minimise ``F(x) = fn(x, args) + g(x)`` over a pytree ``x``, where ``fn`` is smooth and
 ``g`` is reached only through ``prox(x, step, args)`` (``None`` when there is no ``g``). They
-know nothing of GLMs.
+know nothing of GLMs. A `Problem` bundles what a solver works with (``fn``, the prox, the
+curvature the problem offers) with the kind of loop to build: the adjoint chooses it
+(`Unrolled` asks for loops reverse mode can go through) and every loop of the solve, the
+outer one and the solvers' inner searches, is built from it by `Problem.while_loop`.
 """
 
 import abc
-import contextlib
-import contextvars
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import equinox as eqx
 import jax
@@ -22,15 +24,20 @@ Objective = Callable[[Any, Any], Float[Array, ""]]
 
 
 class NonSmooth(eqx.Module):
-    """The non-smooth part ``g`` of an objective: call it as ``prox(x, step, args)`` for
-    ``argmin_z 0.5 ||z - x||^2 + step * g(z)``; ``value(x, args)`` is ``g(x)`` (for solvers
-    that test the decrease of the whole objective, such as `ProximalNewton`)."""
+    """The non-smooth part ``g`` of an objective, the one form in which solvers take it.
+
+    - ``prox(x, step, args)``: ``argmin_z 0.5 ||z - x||^2 + step * g(z)``.
+    - ``value(x, args)``: ``g(x)`` (for solvers that test the decrease of the whole objective,
+      such as `ProximalNewton`).
+    """
 
     prox: Callable[[Any, Float[Array, ""], Any], Any]
     value: Callable[[Any, Any], Float[Array, ""]]
 
-    def __call__(self, x, step, args):
-        return self.prox(x, step, args)
+    def __check_init__(self):
+        for name, part in (("prox", self.prox), ("value", self.value)):
+            if not callable(part):
+                raise TypeError(f"NonSmooth's {name} must be a function, got {part!r}.")
 
 
 class Curvature(eqx.Module):
@@ -70,7 +77,50 @@ class AbstractRows(eqx.Module):
         """The arguments on the rows ``index``."""
 
 
-Prox = NonSmooth | Callable[[Any, Float[Array, ""], Any], Any] | None
+#: The loops a `Problem` builds: ``"lax"`` (``lax.while_loop``: forward-mode autodiff only) or
+#: ``"bounded"`` (a loop of at most its step limit that reverse mode goes through as well).
+LoopKind = Literal["lax", "bounded"]
+_LOOP_KINDS = get_args(LoopKind)
+
+
+class Problem(eqx.Module):
+    """What a solver works with: ``fn`` (the smooth part), ``prox`` (the non-smooth part, or
+    ``None``), ``curvature`` (a `Curvature`, or ``None``) and ``loop``, the kind of loop every
+    loop of the solve is built as (chosen by the adjoint; see `while_loop`).
+    """
+
+    fn: Objective
+    prox: NonSmooth | None
+    curvature: Curvature | None = None
+    loop: LoopKind = eqx.field(default="lax", static=True)
+
+    def __check_init__(self):
+        if self.loop not in _LOOP_KINDS:
+            raise ValueError(f"Problem loop must be one of {_LOOP_KINDS}, got {self.loop!r}.")
+
+    def while_loop(self, cond, body, init, *, max_steps: int):
+        """``lax.while_loop(cond, body, init)`` for a loop that never runs more than
+        ``max_steps`` times (its ``cond`` must enforce that). For ``loop="bounded"`` it is a
+        bounded loop that both forward- and reverse-mode autodiff go through, at the cost of
+        memory per step.
+
+        Solvers build every loop with it, so that the adjoint's choice reaches them all.
+        """
+        if self.loop == "lax":
+            return jax.lax.while_loop(cond, body, init)
+        return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
+
+
+def _checked_problem(solver, fn, prox, curvature, loop="lax") -> Problem:
+    # The prox is checked here, not by the callers' annotations (which test-time type checking
+    # would enforce first), so that the message names the solver.
+    if not (prox is None or isinstance(prox, NonSmooth)):
+        raise TypeError(
+            f"{type(solver).__name__} needs the penalty's value as well as its prox: pass prox "
+            "as a glmx._solvers.NonSmooth(prox, value), or None when there is no penalty; got "
+            f"{prox!r}."
+        )
+    return Problem(fn, prox, curvature, loop)
 
 
 class RESULTS(eqx.Enumeration):
@@ -98,7 +148,8 @@ def resolved_tol(solver, dtype) -> float:
 
 
 class AbstractSolver(ValueRepr):
-    """Base class of solvers: an ``init`` / ``step`` pair with an explicit state.
+    """Base class of solvers: a ``start`` / ``advance`` pair on a `Problem`, with an explicit
+    state.
 
     **Fields every solver has:** ``max_steps`` (int) and ``tol`` (float, or ``None`` for
     `default_tol` of the parameters' dtype): the solve stops when the solver's optimality
@@ -106,6 +157,10 @@ class AbstractSolver(ValueRepr):
 
     ``handles_nonsmooth`` says whether the solver uses a prox (and so accepts any
     regularizer); smooth solvers get the penalty added to ``fn``.
+
+    `iterative_solve` runs ``start`` then ``advance`` to convergence. A caller that steps by
+    hand (as `glmx.update` does) may use ``init`` / ``step``, which take the problem's parts
+    and build the `Problem` (with ``lax`` loops) themselves.
     """
 
     max_steps: eqx.AbstractVar[int]
@@ -113,37 +168,22 @@ class AbstractSolver(ValueRepr):
     handles_nonsmooth: ClassVar[bool]
 
     @abc.abstractmethod
-    def init(
-        self,
-        fn: Objective,
-        prox: Prox,
-        params: Any,
-        args: Any,
-        curvature: "Curvature | None" = None,
-    ) -> Any:
+    def start(self, problem: Problem, params: Any, args: Any) -> Any:
         """The solver's state before its first step from ``params``.
 
-        ``curvature``, when given, is a `Curvature`: the Hessian of ``fn`` (or an estimate of
-        it) in ``ravel_pytree(params)`` coordinates. A solver may use it (Newton's method
-        factorises it; L-BFGS starts from the estimate) or ignore it.
+        ``problem.curvature``, when given, is the Hessian of ``fn`` (or an estimate of it) in
+        ``ravel_pytree(params)`` coordinates. A solver may use it (Newton's method factorises
+        it; L-BFGS starts from the estimate) or ignore it.
         """
 
     @abc.abstractmethod
-    def step(
-        self,
-        fn: Objective,
-        prox: Prox,
-        params: Any,
-        state: Any,
-        args: Any,
-        fresh: bool,
-        curvature: "Curvature | None" = None,
+    def advance(
+        self, problem: Problem, params: Any, state: Any, args: Any, fresh: bool
     ) -> tuple[Any, Any]:
         """One step: ``(new_params, new_state)``.
 
         ``fresh=True`` says ``fn``/``args`` may differ from the previous step (a new mini-batch),
-        so nothing evaluated on the previous batch may be reused. ``curvature`` is as in
-        `init`.
+        so nothing evaluated on the previous batch may be reused.
         """
 
     @abc.abstractmethod
@@ -153,6 +193,30 @@ class AbstractSolver(ValueRepr):
     @abc.abstractmethod
     def value(self, state: Any) -> Float[Array, ""]:
         """``fn`` at the latest iterate (the smooth part only)."""
+
+    def init(
+        self,
+        fn: Objective,
+        prox: Any,  # NonSmooth | None, checked by _checked_problem
+        params: Any,
+        args: Any,
+        curvature: Curvature | None = None,
+    ) -> Any:
+        """`start` on ``Problem(fn, prox, curvature)``."""
+        return self.start(_checked_problem(self, fn, prox, curvature), params, args)
+
+    def step(
+        self,
+        fn: Objective,
+        prox: Any,  # NonSmooth | None, checked by _checked_problem
+        params: Any,
+        state: Any,
+        args: Any,
+        fresh: bool,
+        curvature: Curvature | None = None,
+    ) -> tuple[Any, Any]:
+        """`advance` on ``Problem(fn, prox, curvature)``."""
+        return self.advance(_checked_problem(self, fn, prox, curvature), params, state, args, fresh)
 
 
 class Solution(eqx.Module):
@@ -187,50 +251,25 @@ def status_of(
     return status, stop
 
 
-# Which loop `while_loop` builds while a solve is being traced. Reverse-mode autodiff cannot go
-# through ``lax.while_loop``; `unrolled_loops` switches every loop of the solve being traced
-# (the outer one and the solvers' inner searches) to a bounded loop that it can go through.
-# Only read at trace time, and only inside `unrolled_loops`, so it cannot leak between fits.
-_LOOP_KIND: contextvars.ContextVar[str] = contextvars.ContextVar("glmx_loop_kind", default="lax")
-
-
-@contextlib.contextmanager
-def unrolled_loops():
-    """While tracing inside this block, `while_loop` builds reverse-differentiable loops."""
-    token = _LOOP_KIND.set("bounded")
-    try:
-        yield
-    finally:
-        _LOOP_KIND.reset(token)
-
-
-def while_loop(cond, body, init, *, max_steps: int):
-    """``lax.while_loop(cond, body, init)`` for a loop that never runs more than ``max_steps``
-    times (its ``cond`` must enforce that). Inside `unrolled_loops` it is a bounded loop that
-    both forward- and reverse-mode autodiff go through, at the cost of memory per step.
-
-    Solvers should use it for every loop, so that unrolled differentiation reaches them.
-    """
-    if _LOOP_KIND.get() == "lax":
-        return jax.lax.while_loop(cond, body, init)
-    return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
-
-
 def iterative_solve(
     solver: AbstractSolver,
     fn: Objective,
-    prox: Prox,
+    prox: Any,  # NonSmooth | None, checked by _checked_problem
     params: Any,
     args: Any,
     curvature: Curvature | None = None,
+    *,
+    loop: LoopKind = "lax",
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
-    One loop (`while_loop`); under ``vmap`` each batch element stops on its own criterion (the
-    loop keeps finished elements fixed), which is what per-neuron convergence relies on.
+    One loop; under ``vmap`` each batch element stops on its own criterion (the loop keeps
+    finished elements fixed), which is what per-neuron convergence relies on. ``loop`` is the
+    kind of every loop of the solve (see `Problem`); the adjoint chooses it.
     """
+    problem = _checked_problem(solver, fn, prox, curvature, loop)
     dtype = _dtype_of(params)
-    state = solver.init(fn, prox, params, args, curvature)
+    state = solver.start(problem, params, args)
 
     def cond(carry):
         _, state, k = carry
@@ -238,10 +277,10 @@ def iterative_solve(
 
     def body(carry):
         params, state, k = carry
-        params, state = solver.step(fn, prox, params, state, args, False, curvature)
+        params, state = solver.advance(problem, params, state, args, False)
         return params, state, k + 1
 
     init = (params, state, jnp.array(0))
-    params, state, k = while_loop(cond, body, init, max_steps=solver.max_steps + 1)
+    params, state, k = problem.while_loop(cond, body, init, max_steps=solver.max_steps + 1)
     status, _ = status_of(solver, state, dtype, k)
     return Solution(params, state, status, k, solver.optimality(state), solver.value(state))

@@ -20,7 +20,9 @@ alike: its tangent is linear in the arguments' tangents (a product with the mixe
 derivative, then one linear solve with ``H``), so reverse mode transposes it, and ``H`` (or its
 Cholesky factor) is computed from primal values only, once however many tangents there are.
 
-`Unrolled` instead differentiates through every step of the solver, line searches included.
+`Unrolled` instead differentiates through every step of the solver, line searches included: it
+hands the solve the kind of loop to build (``loop="bounded"``, see `Problem`), so every loop of
+the solve is one reverse mode can go through. No state outside the call decides it.
 """
 
 import abc
@@ -35,7 +37,7 @@ from jaxtyping import Array, Bool, Float
 
 from .._linalg import conjugate_gradient, restricted_to, safe_cholesky
 from .._repr import ValueRepr
-from ._base import AbstractSolver, Curvature, Prox, Solution, iterative_solve, unrolled_loops
+from ._base import AbstractSolver, Curvature, NonSmooth, Solution, iterative_solve
 
 
 class Stationarity(eqx.Module):
@@ -71,7 +73,7 @@ class AbstractAdjoint(ValueRepr):
         self,
         solver: AbstractSolver,
         fn: Callable,
-        prox: Prox,
+        prox: NonSmooth | None,
         params: Any,
         args: Any,
         curvature: Curvature | None,
@@ -189,16 +191,15 @@ class Unrolled(AbstractAdjoint):
     """Differentiate through the solver's iterations, as run (forward and reverse mode).
 
     This is the derivative of the finite computation (what an early-stopped fit did), not of
-    the exact minimiser; it approaches `Implicit`'s as the solve converges. Every loop of the
-    solve (its steps, line searches, inner solves) runs as a bounded loop of its step limit,
-    which reverse mode can go through: memory then grows with ``max_steps`` times the
-    solver's working arrays (``n`` values each), so give the solver a small ``max_steps``.
-    Prefer `Implicit` unless you need the iterations themselves.
+    the exact minimiser; it approaches `Implicit`'s as the solve converges. It asks the solve
+    for bounded loops, so every loop (its steps, line searches, inner solves) runs as a loop
+    of at most its step limit that reverse mode can go through: memory then grows with
+    ``max_steps`` times the solver's working arrays (``n`` values each), so give the solver a
+    small ``max_steps``. Prefer `Implicit` unless you need the iterations themselves.
     """
 
     def solve(self, solver, fn, prox, params, args, curvature, stationarity):
-        with unrolled_loops():
-            return iterative_solve(solver, fn, prox, params, args, curvature)
+        return iterative_solve(solver, fn, prox, params, args, curvature, loop="bounded")
 
 
 @eqx.filter_custom_jvp

@@ -6,8 +6,9 @@ broadcasts every array its branches close over to the batch axis, so the design 
 copied once per neuron (``n x p x neurons`` memory and time). This implementation uses only
 ``while_loop`` and ``where``, so a vmapped solve keeps one shared ``X``.
 
-The line search (`_linesearch`) starts at step 1 on the L-BFGS direction and backtracks to an
-Armijo or approximate-Wolfe point. Curvature pairs with ``s . y <= 0`` are not stored, so the
+The line search (`_search.line_search`, the one Newton and ProximalNewton use) starts at step 1
+on the L-BFGS direction and backtracks to an Armijo or approximate-Wolfe point
+(`_search.armijo_wolfe`). Curvature pairs with ``s . y <= 0`` are not stored, so the
 inverse-Hessian estimate stays positive definite.
 """
 
@@ -19,7 +20,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._linalg import safe_cholesky
 from ._base import AbstractSolver
-from ._linesearch import backtracking_search, flat_value_and_grad
+from ._search import armijo_wolfe, line_search
+from ._shared import flat_value_and_grad
 
 
 class _LBFGSState(eqx.Module):
@@ -106,9 +108,10 @@ class LBFGS(AbstractSolver):
     use_curvature: bool = True
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
         flat, _ = ravel_pytree(params)
-        value, grad = jax.value_and_grad(fn)(params, args)
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
+        curvature = problem.curvature
         m, d = self.memory_size, flat.shape[0]
         zeros = jnp.zeros((m, d), flat.dtype)
         factor = None
@@ -126,15 +129,15 @@ class LBFGS(AbstractSolver):
             factor,
         )
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:  # a new batch: the stored value and gradient belong to the old one
             value, grad = value_and_grad(x)
             state = eqx.tree_at(lambda s: (s.value, s.grad), state, (value, grad))
         f0 = state.value
-        direction = _direction(state, self.memory_size)
-        s, f, g, ok = backtracking_search(value_and_grad, x, f0, state.grad, direction)
+        direction, accepted = armijo_wolfe(f0, state.grad, _direction(state, self.memory_size))
+        s, f, g, ok = line_search(problem, value_and_grad, x, f0, state.grad, direction, accepted)
 
         y = g - state.grad
         sy = jnp.dot(s, y)

@@ -2,13 +2,14 @@
 
 `Newton` minimises a smooth ``fn``: each step factorises the Hessian (the problem's
 `Curvature.hessian`, or ``jax.hessian`` of ``fn`` when the problem offers none) and searches
-along the Newton direction with the backtracking search that L-BFGS uses, so the objective never
-increases, whatever the link or starting point.
+along the Newton direction with the line search of `_search` (as L-BFGS does: Armijo or
+approximate Wolfe), so the objective never increases, whatever the link or starting point.
 
 `ProximalNewton` minimises ``fn + g`` for a non-smooth ``g`` reached through its prox: each outer
 step minimises the quadratic model of ``fn`` plus ``g`` (an inner FISTA on a ``d x d`` problem,
-which never touches the data), then backtracks along the step to that minimiser until the whole
-objective decreases enough (Lee, Sun & Saunders 2014). The expensive part of a step is the
+which never touches the data), then backtracks along the step to that minimiser with the same
+line search, accepting once the whole objective decreases by a fraction of what the model
+predicts (`_search.model_decrease`; Lee, Sun & Saunders 2014). The expensive part of a step is the
 Hessian, one weighted Gram of ``X``; everything else costs ``d^2`` or ``d^3``.
 """
 
@@ -19,18 +20,9 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
 from .._linalg import safe_cholesky
-from ._base import AbstractSolver, resolved_tol, while_loop
-from ._linesearch import backtracking_search, flat_value_and_grad
-
-_SUFFICIENT_DECREASE = 1e-4
-_MAX_BACKTRACKS = 40
-
-
-def _hessian(fn, curvature, params, args, low_precision):
-    x, unravel = ravel_pytree(params)
-    if curvature is None:
-        return jax.hessian(lambda v: fn(unravel(v), args))(x)
-    return curvature.hessian(params, args, low_precision).astype(x.dtype)
+from ._base import AbstractSolver, resolved_tol
+from ._search import armijo_wolfe, line_search, model_decrease
+from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, restarted_momentum
 
 
 class _NewtonState(eqx.Module):
@@ -61,22 +53,26 @@ class Newton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
-        value, grad = jax.value_and_grad(fn)(params, args)
+    def start(self, problem, params, args):
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
         return _NewtonState(value, ravel_pytree(grad)[0])
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
             state = _NewtonState(*value_and_grad(x))
-        hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
-        low_precision = self.low_precision_hessian and curvature is not None
+        hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
+        low_precision = self.low_precision_hessian and problem.curvature is not None
         formed_in = jnp.float32 if low_precision else None
         factor, finite = safe_cholesky(hessian, formed_in)
         newton = -jax.scipy.linalg.cho_solve((factor, True), state.grad)
-        direction = jnp.where(finite, newton, -state.grad)
-        s, f, g, ok = backtracking_search(value_and_grad, x, state.value, state.grad, direction)
+        direction, accepted = armijo_wolfe(
+            state.value, state.grad, jnp.where(finite, newton, -state.grad)
+        )
+        s, f, g, ok = line_search(
+            problem, value_and_grad, x, state.value, state.grad, direction, accepted
+        )
         new_state = _NewtonState(jnp.where(ok, f, state.value), jnp.where(ok, g, state.grad))
         return unravel(jnp.where(ok, x + s, x)), new_state
 
@@ -93,19 +89,13 @@ class _ProximalNewtonState(eqx.Module):
     optimality: Float[Array, ""]
 
 
-def _prox_flat(prox, unravel, v, step, args):
-    return ravel_pytree(prox(unravel(v), step, args))[0]
+def _proximal_newton_state(problem, value_and_grad, unravel, x, args):
+    value, grad = value_and_grad(x)
+    optimality = mapping_norm(problem.prox, unravel, x, grad, args)
+    return _ProximalNewtonState(value, grad, optimality)
 
 
-def mapping_norm(prox, unravel, x, grad, args):
-    """``||x - prox(x - grad, 1)||_inf`` (the gradient's inf-norm when ``prox`` is ``None``):
-    zero exactly at a minimiser of ``fn + g``."""
-    moved = x - grad
-    point = moved if prox is None else _prox_flat(prox, unravel, moved, 1.0, args)
-    return jnp.max(jnp.abs(x - point), initial=0.0)
-
-
-def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
+def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
     """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
 
     Stops when the gradient mapping's inf-norm is at most ``tol`` or after ``max_steps``.
@@ -122,16 +112,13 @@ def _minimise_model(prox, unravel, args, hessian, grad, x, tol, max_steps):
     def body(carry):
         z, anchor, momentum, _, k = carry
         moved = anchor - model_grad(anchor) / lipschitz
-        new = _prox_flat(prox, unravel, moved, 1 / lipschitz, args)
+        new = prox_flat(problem.prox, unravel, moved, 1 / lipschitz, args)
         residual = lipschitz * jnp.max(jnp.abs(new - anchor), initial=0.0)
-        restart = jnp.dot(anchor - new, new - z) > 0
-        next_momentum = jnp.where(restart, 1.0, (1 + jnp.sqrt(1 + 4 * momentum**2)) / 2)
-        beta = jnp.where(restart, 0.0, (momentum - 1) / next_momentum)
-        return new, new + beta * (new - z), next_momentum, residual, k + 1
+        return new, *restarted_momentum(anchor, new, z, momentum), residual, k + 1
 
     one = jnp.ones((), x.dtype)
     start = (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0)
-    z, *_ = while_loop(cond, body, start, max_steps=max_steps)
+    z, *_ = problem.while_loop(cond, body, start, max_steps=max_steps)
     return z
 
 
@@ -162,65 +149,33 @@ class ProximalNewton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = True
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
         x, unravel = ravel_pytree(params)
-        value, grad = flat_value_and_grad(fn, unravel, args)(x)
-        return _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
+        return _proximal_newton_state(problem, value_and_grad, unravel, x, args)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
-        value_and_grad = flat_value_and_grad(fn, unravel, args)
+        prox = problem.prox
+        value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
-            value, grad = value_and_grad(x)
-            state = _ProximalNewtonState(value, grad, mapping_norm(prox, unravel, x, grad, args))
-        if prox is None:
-            prox_fn, penalty = (lambda v, step, args: v), (lambda v, args: jnp.zeros((), x.dtype))
-        else:
-            prox_fn, penalty = prox, getattr(prox, "value", None)
-            if penalty is None:
-                raise TypeError(
-                    "ProximalNewton needs the penalty's value: pass prox as a "
-                    "glmx._solvers.NonSmooth(prox, value)."
-                )
-        hessian = _hessian(fn, curvature, params, args, self.low_precision_hessian)
+            state = _proximal_newton_state(problem, value_and_grad, unravel, x, args)
+        hessian = flat_hessian(problem, params, args, self.low_precision_hessian)
         opt = state.optimality
         tol = resolved_tol(self, x.dtype)
         inner_tol = jnp.maximum(0.01 * tol, 0.1 * opt * jnp.minimum(1.0, jnp.sqrt(opt)))
         z = _minimise_model(
-            prox_fn, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
+            problem, unravel, args, hessian, state.grad, x, inner_tol, self.inner_max_steps
         )
-        direction = z - x
 
-        def whole(v, f):
-            return f + penalty(unravel(v), args)
+        def penalty(v):
+            return jnp.zeros((), x.dtype) if prox is None else prox.value(unravel(v), args)
 
-        start = whole(x, state.value)
-        predicted = (
-            jnp.dot(state.grad, direction) + penalty(unravel(z), args) - penalty(unravel(x), args)
+        direction, accepted = model_decrease(penalty, x, z, state.value, state.grad)
+        s, f, g, ok = line_search(
+            problem, value_and_grad, x, state.value, state.grad, direction, accepted
         )
-        tiny = 100 * jnp.finfo(x.dtype).eps * jnp.abs(start)
-
-        def accepted(t, total):
-            enough = total <= start + _SUFFICIENT_DECREASE * t * predicted
-            # At the optimum the predicted decrease is lost in rounding: accept no increase.
-            rounding = (-predicted <= tiny) & (total <= start + tiny)
-            return jnp.isfinite(total) & (enough | rounding)
-
-        def cond(carry):
-            *_, ok, count = carry
-            return ~ok & (count <= _MAX_BACKTRACKS)
-
-        def body(carry):
-            t, _, _, _, count = carry
-            t = t * 0.5
-            f, g = value_and_grad(x + t * direction)
-            return t, f, g, accepted(t, whole(x + t * direction, f)), count + 1
-
-        # The first pass tries the full step to the model's minimiser; the objective then
-        # appears once in the graph, which keeps compilation short.
-        initial = (jnp.asarray(2.0, x.dtype), state.value, state.grad, jnp.array(False), 0)
-        t, f, g, ok, _ = while_loop(cond, body, initial, max_steps=_MAX_BACKTRACKS + 1)
-        new_x = jnp.where(ok, x + t * direction, x)
+        new_x = jnp.where(ok, x + s, x)
         new_state = _ProximalNewtonState(
             jnp.where(ok, f, state.value),
             jnp.where(ok, g, state.grad),

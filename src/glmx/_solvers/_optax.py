@@ -6,7 +6,7 @@ import optax
 from jaxtyping import Array, Float
 
 from ._base import AbstractSolver
-from ._tree import tree_max_abs
+from ._shared import tree_max_abs
 
 
 class _OptaxState(eqx.Module):
@@ -34,11 +34,12 @@ class OptaxSolver(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
-        value, grad = jax.value_and_grad(fn)(params, args)
+    def start(self, problem, params, args):
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
         return _OptaxState(self.optimizer.init(params), value, grad)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
+        fn = problem.fn
         if fresh:
             value, grad = jax.value_and_grad(fn)(params, args)
         else:

@@ -1,7 +1,8 @@
 """Accelerated (proximal) gradient with backtracking: FISTA, and its smooth special case.
 
 Beck & Teboulle's FISTA with a backtracking estimate of the Lipschitz constant that may also
-shrink between steps, and O'Donoghue & Candes's gradient restart, which keeps the iteration
+shrink between steps (grown by the solvers' one backtracking loop, `_search.backtrack`), and
+O'Donoghue & Candes's gradient restart (`_shared.restarted_momentum`), which keeps the iteration
 monotone in practice and removes the ripples of plain momentum. With no prox it is Nesterov's
 accelerated gradient descent.
 """
@@ -11,8 +12,17 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import AbstractSolver, while_loop
-from ._tree import tree_all_finite, tree_axpy, tree_dot, tree_max_abs, tree_sub, tree_where
+from ._base import AbstractSolver
+from ._search import backtrack
+from ._shared import (
+    restarted_momentum,
+    tree_all_finite,
+    tree_axpy,
+    tree_dot,
+    tree_max_abs,
+    tree_sub,
+    tree_where,
+)
 
 _GROW = 2.0  # Lipschitz estimate grows by this factor when the decrease test fails
 _SHRINK = 0.9  # and is tried this much smaller at the start of each step
@@ -27,9 +37,9 @@ class _MomentumState(eqx.Module):
     optimality: Float[Array, ""]  # inf-norm of the gradient mapping at the anchor
 
 
-def _prox_point(fn, prox, anchor, grad, lipschitz, args):
+def _prox_point(prox, anchor, grad, lipschitz, args):
     moved = tree_axpy(-1.0 / lipschitz, grad, anchor)
-    return moved if prox is None else prox(moved, 1.0 / lipschitz, args)
+    return moved if prox is None else prox.prox(moved, 1.0 / lipschitz, args)
 
 
 def _initial_lipschitz(fn, params, args, value, grad):
@@ -43,7 +53,7 @@ def _initial_lipschitz(fn, params, args, value, grad):
     return jnp.where(usable, estimate, 1.0).astype(value.dtype)
 
 
-def momentum_init(fn, prox, params, args) -> _MomentumState:
+def momentum_init(fn, params, args) -> _MomentumState:
     value, grad = jax.value_and_grad(fn)(params, args)
     dtype = value.dtype
     return _MomentumState(
@@ -55,43 +65,32 @@ def momentum_init(fn, prox, params, args) -> _MomentumState:
     )
 
 
-def momentum_step(fn, prox, params, state: _MomentumState, args):
+def momentum_step(problem, prox, params, state: _MomentumState, args):
+    """One FISTA step with ``prox`` (``problem.prox``, or ``None`` for plain accelerated
+    gradient descent)."""
+    fn = problem.fn
     anchor = state.anchor
     anchor_value, grad = jax.value_and_grad(fn)(anchor, args)
     anchor_ok = jnp.isfinite(anchor_value) & tree_all_finite(grad)
     eps = jnp.finfo(anchor_value.dtype).eps
 
-    def attempt(lipschitz):
-        point = _prox_point(fn, prox, anchor, grad, lipschitz, args)
-        point_value = fn(point, args)
+    def trial(lipschitz):
+        point = _prox_point(prox, anchor, grad, lipschitz, args)
+        return point, fn(point, args)
+
+    def below_bound(lipschitz, result):
+        point, point_value = result
         step = tree_sub(point, anchor)
         bound = anchor_value + tree_dot(grad, step) + 0.5 * lipschitz * tree_dot(step, step)
-        accepted = point_value <= bound + 10 * eps * jnp.abs(anchor_value)
-        return point, point_value, accepted
+        # A non-finite anchor ends the search at once: its step is discarded below.
+        return (point_value <= bound + 10 * eps * jnp.abs(anchor_value)) | ~anchor_ok
 
-    def backtrack_cond(carry):
-        _, _, _, accepted, count = carry
-        return ~accepted & (count < _MAX_BACKTRACKS) & anchor_ok
-
-    def backtrack_body(carry):
-        lipschitz, _, _, _, count = carry
-        lipschitz = lipschitz * _GROW
-        return (lipschitz, *attempt(lipschitz), count + 1)
-
-    lipschitz = state.lipschitz * _SHRINK
-    lipschitz, point, point_value, _, _ = while_loop(
-        backtrack_cond,
-        backtrack_body,
-        (lipschitz, *attempt(lipschitz), 0),
-        max_steps=_MAX_BACKTRACKS,
+    first = state.lipschitz * _SHRINK
+    lipschitz, (point, point_value), _ = backtrack(
+        problem, trial, below_bound, first, _GROW, _MAX_BACKTRACKS, (anchor, anchor_value)
     )
 
-    # Gradient restart: drop the momentum when it points against the last step.
-    restart = tree_dot(tree_sub(anchor, point), tree_sub(point, params)) > 0
-    momentum = (1.0 + jnp.sqrt(1.0 + 4.0 * state.momentum**2)) / 2.0
-    momentum = jnp.where(restart, jnp.ones_like(momentum), momentum)
-    beta = jnp.where(restart, 0.0, (state.momentum - 1.0) / momentum)
-    new_anchor = tree_axpy(beta, tree_sub(point, params), point)
+    new_anchor, momentum = restarted_momentum(anchor, point, params, state.momentum)
     accepted = _MomentumState(
         anchor=new_anchor,
         momentum=momentum,
@@ -130,11 +129,11 @@ class ProximalGradient(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = True
 
-    def init(self, fn, prox, params, args, curvature=None):
-        return momentum_init(fn, prox, params, args)
+    def start(self, problem, params, args):
+        return momentum_init(problem.fn, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
-        return momentum_step(fn, prox, params, state, args)
+    def advance(self, problem, params, state, args, fresh):
+        return momentum_step(problem, problem.prox, params, state, args)
 
     def optimality(self, state):
         return state.optimality
@@ -158,11 +157,11 @@ class GradientDescent(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def init(self, fn, prox, params, args, curvature=None):
-        return momentum_init(fn, None, params, args)
+    def start(self, problem, params, args):
+        return momentum_init(problem.fn, params, args)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
-        return momentum_step(fn, None, params, state, args)
+    def advance(self, problem, params, state, args, fresh):
+        return momentum_step(problem, None, params, state, args)
 
     def optimality(self, state):
         return state.optimality

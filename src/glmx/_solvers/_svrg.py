@@ -14,8 +14,9 @@ Two ways to run it:
   between a pass that averages the batches' gradients at the snapshot (the parameters do not
   move) and a pass of variance-reduced updates, each ``batches_per_epoch`` calls long.
 
-The problem's ``args`` must offer ``n_rows`` and ``take_rows(indices)`` (the objective being a
-mean over rows); glmx's GLM objective does.
+For the first, the problem's ``args`` must be an `AbstractRows` (the objective being a mean over
+rows it can be restricted to); glmx's GLM objective's are. Streamed batches need not be: with
+other ``args`` the learning rate is estimated on the whole batch rather than a sample of it.
 """
 
 import equinox as eqx
@@ -24,8 +25,8 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ._base import AbstractSolver
-from ._newton import mapping_norm
+from ._base import AbstractRows, AbstractSolver
+from ._shared import flat_grad, mapping_norm, prox_flat
 
 _POWER_ITERATIONS = 20
 
@@ -42,14 +43,10 @@ class _SVRGState(eqx.Module):
     optimality: Float[Array, ""]
 
 
-def _flat_grad(fn, unravel, args):
-    return lambda v: ravel_pytree(jax.grad(fn)(unravel(v), args))[0]
-
-
 def _largest_curvature(fn, unravel, x, args, key):
     """The largest eigenvalue of the Hessian of ``fn`` at ``x`` by power iteration on
     Hessian-vector products (forward over reverse)."""
-    grad = _flat_grad(fn, unravel, args)
+    grad = flat_grad(fn, unravel, args)
 
     def hvp(v):
         return jax.jvp(grad, (x,), (v,))[1]
@@ -98,8 +95,12 @@ class SVRG(AbstractSolver):
     handles_nonsmooth = True
 
     def __check_init__(self):
-        for name in ("batch_size", "batches_per_epoch", "max_steps"):
-            value = getattr(self, name)
+        counts = {
+            "batch_size": self.batch_size,
+            "batches_per_epoch": self.batches_per_epoch,
+            "max_steps": self.max_steps,
+        }
+        for name, value in counts.items():
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"SVRG's {name} must be an integer >= 1, got {value!r}.")
         if self.epoch_length is not None and not (
@@ -122,36 +123,43 @@ class SVRG(AbstractSolver):
         size = min(self.batch_size, args.n_rows)
         return args.take_rows(jax.random.randint(key, (size,), 0, args.n_rows))
 
-    def init(self, fn, prox, params, args, curvature=None):
+    def start(self, problem, params, args):
         x, unravel = ravel_pytree(params)
         key, rate_key, batch_key = jax.random.split(jax.random.key(self.seed), 3)
-        value, grad = jax.value_and_grad(fn)(params, args)
+        value, grad = jax.value_and_grad(problem.fn)(params, args)
         mu = ravel_pytree(grad)[0]
-        batch = self._random_batch(args, batch_key) if hasattr(args, "take_rows") else args
+        batch = self._random_batch(args, batch_key) if isinstance(args, AbstractRows) else args
         return _SVRGState(
             snapshot=x,
             mu=mu,
             accumulated=jnp.zeros_like(x),
             count=jnp.array(0),
             updating=jnp.array(False),
-            learning_rate=self._rate(fn, unravel, x, batch, rate_key),
+            learning_rate=self._rate(problem.fn, unravel, x, batch, rate_key),
             key=key,
             value=value,
-            optimality=mapping_norm(prox, unravel, x, mu, args),
+            optimality=mapping_norm(problem.prox, unravel, x, mu, args),
         )
 
-    def _update(self, fn, prox, unravel, x, snapshot, mu, rate, batch):
-        grad = _flat_grad(fn, unravel, batch)
-        v = grad(x) - grad(snapshot) + mu
-        moved = x - rate * v
-        if prox is None:
-            return moved
-        return ravel_pytree(prox(unravel(moved), rate, batch))[0]
+    def _update(self, problem, unravel, x, state, batch):
+        """One variance-reduced (proximal) gradient step from ``x`` on ``batch``."""
+        grad = flat_grad(problem.fn, unravel, batch)
+        v = grad(x) - grad(state.snapshot) + state.mu
+        rate = state.learning_rate
+        return prox_flat(problem.prox, unravel, x - rate * v, rate, batch)
 
-    def step(self, fn, prox, params, state, args, fresh, curvature=None):
+    def advance(self, problem, params, state, args, fresh):
+        fn, prox = problem.fn, problem.prox
         x, unravel = ravel_pytree(params)
         if fresh:
-            return self._streamed_step(fn, prox, unravel, x, state, args)
+            return self._streamed_step(problem, unravel, x, state, args)
+        if not isinstance(args, AbstractRows):
+            raise TypeError(
+                "SVRG draws its mini-batches from the problem's args, which must be a "
+                "glmx._solvers.AbstractRows (with n_rows and take_rows), got "
+                f"{type(args).__name__}; without one, step SVRG on streamed batches "
+                "(fresh=True) instead."
+            )
         n = args.n_rows
         size = min(self.batch_size, n)
         per_pass = n // size
@@ -162,9 +170,7 @@ class SVRG(AbstractSolver):
         def inner(k, x):
             start = (k % per_pass) * size
             batch = args.take_rows(jax.lax.dynamic_slice_in_dim(order, start, size))
-            return self._update(
-                fn, prox, unravel, x, state.snapshot, state.mu, state.learning_rate, batch
-            )
+            return self._update(problem, unravel, x, state, batch)
 
         x = jax.lax.fori_loop(0, length, inner, x)
         value, grad = jax.value_and_grad(fn)(unravel(x), args)
@@ -184,12 +190,11 @@ class SVRG(AbstractSolver):
         new_state = eqx.tree_at(lambda s: s.key, new_state, key)
         return unravel(new_state.snapshot), new_state
 
-    def _streamed_step(self, fn, prox, unravel, x, state, batch):
+    def _streamed_step(self, problem, unravel, x, state, batch):
         """One streamed batch: accumulate the snapshot gradient, or make one update."""
-        grad_at_snapshot = _flat_grad(fn, unravel, batch)(state.snapshot)
-        moved = self._update(
-            fn, prox, unravel, x, state.snapshot, state.mu, state.learning_rate, batch
-        )
+        fn = problem.fn
+        grad_at_snapshot = flat_grad(fn, unravel, batch)(state.snapshot)
+        moved = self._update(problem, unravel, x, state, batch)
         count = state.count + 1
         end_of_pass = count >= self.batches_per_epoch
         accumulated = state.accumulated + grad_at_snapshot
@@ -201,7 +206,7 @@ class SVRG(AbstractSolver):
         snapshot = jnp.where(updating & end_of_pass, new_x, state.snapshot)
         optimality = jnp.where(
             ~updating & end_of_pass,
-            mapping_norm(prox, unravel, state.snapshot, accumulated / count, batch),
+            mapping_norm(problem.prox, unravel, state.snapshot, accumulated / count, batch),
             state.optimality,
         )
         new_state = _SVRGState(
