@@ -80,7 +80,9 @@ def test_throw_raises_for_an_unconverged_fit_eagerly_and_under_jit_and_vmap():
 
     @jax.jit
     def coef(strength):
-        fitted, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(strength)), X, y, short, throw=True)
+        fitted, _ = glmx.fit(
+            glmx.GLM(glmx.Poisson(), glmx.Ridge(strength)), X, y, short, throw=True
+        )
         return fitted.coef
 
     with pytest.raises(Exception, match="did not converge"):

@@ -23,7 +23,7 @@ from ._glm import GLM
 from ._population import PopulationGLM
 from ._problem import finish, problem, resolve_solver, setup, small_counts
 from ._repr import ValueRepr
-from ._solvers import RESULTS, AbstractAdjoint, AbstractSolver, Implicit
+from ._solvers import RESULTS, AbstractAdjoint, AbstractSolver, Implicit, Problem
 
 
 class ConvergenceWarning(UserWarning):
@@ -112,7 +112,7 @@ def _solve_one(glm: GLM, rows, use_table, solver, adjoint):
 def _init_one(glm: GLM, rows, use_table, solver):
     args, params, _ = setup(glm, rows, use_table)
     fn, prox, curvature, _ = problem(solver, args.X.shape[-1])
-    state = solver.init(fn, prox, params, args, curvature)
+    state = solver.init(Problem(fn, prox, curvature), params, args)
     return StepState(params, state, jnp.array(0), type(solver).__name__)
 
 
@@ -120,7 +120,7 @@ def _step_one(glm: GLM, rows, use_table, solver, state: StepState):
     args, _, weights = setup(glm, rows, use_table)
     fn, prox, curvature, _ = problem(solver, args.X.shape[-1])
     params, solver_state = solver.step(
-        fn, prox, state.params, state.solver_state, args, True, curvature
+        Problem(fn, prox, curvature), state.params, state.solver_state, args, True
     )
     fitted, _ = finish(glm, params, args, weights)
     return fitted, StepState(params, solver_state, state.num_steps + 1, state.solver_name)

@@ -67,9 +67,7 @@ def encode(value, arrays: dict):
             raise TypeError(f"only dicts with string keys can be saved, got keys {list(value)}.")
         return {"dict": {k: encode(v, arrays) for k, v in value.items()}}
     if isinstance(value, tuple | list):
-        return {
-            "tuple" if isinstance(value, tuple) else "list": [encode(v, arrays) for v in value]
-        }
+        return {"tuple" if isinstance(value, tuple) else "list": [encode(v, arrays) for v in value]}
     if isinstance(value, eqx.Module):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return {

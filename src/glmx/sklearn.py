@@ -11,6 +11,4 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
         '`pip install "glmx[sklearn]"` (or `pip install scikit-learn`).'
     ) from error
 
-from ._sklearn import GLM as GLM
-from ._sklearn import PopulationGLM as PopulationGLM
-from ._sklearn import load_model as load_model
+from ._sklearn import GLM as GLM, PopulationGLM as PopulationGLM, load_model as load_model

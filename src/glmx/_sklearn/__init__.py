@@ -2,6 +2,4 @@
 options by name (`_options`), input checks (`_inputs`) and files (`_files`). It holds no maths:
 every estimator method converts its inputs and calls the core."""
 
-from ._estimators import GLM as GLM
-from ._estimators import PopulationGLM as PopulationGLM
-from ._estimators import load_model as load_model
+from ._estimators import GLM as GLM, PopulationGLM as PopulationGLM, load_model as load_model

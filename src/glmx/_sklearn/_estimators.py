@@ -15,8 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._design import ravel_coef
-from .._fit import StepState, init_state, update
-from .._fit import fit as core_fit
+from .._fit import StepState, fit as core_fit, init_state, update
 from .._glm import GLM as CoreGLM
 from .._population import PopulationGLM as CorePopulationGLM
 from .._pynapple import unwrap, wrap

@@ -97,6 +97,11 @@ class Problem(eqx.Module):
     def __check_init__(self):
         if self.loop not in _LOOP_KINDS:
             raise ValueError(f"Problem loop must be one of {_LOOP_KINDS}, got {self.loop!r}.")
+        if not (self.prox is None or isinstance(self.prox, NonSmooth)):
+            raise TypeError(
+                "Problem prox must be a NonSmooth(prox, value) (solvers need the penalty's "
+                f"value as well as its prox) or None, got {self.prox!r}."
+            )
 
     def while_loop(self, cond, body, init, *, max_steps: int):
         """``lax.while_loop(cond, body, init)`` for a loop that never runs more than
@@ -148,7 +153,7 @@ def resolved_tol(solver, dtype) -> float:
 
 
 class AbstractSolver(ValueRepr):
-    """Base class of solvers: a ``start`` / ``advance`` pair on a `Problem`, with an explicit
+    """Base class of solvers: an ``init`` / ``step`` pair on a `Problem`, with an explicit
     state.
 
     **Fields every solver has:** ``max_steps`` (int) and ``tol`` (float, or ``None`` for
@@ -158,9 +163,8 @@ class AbstractSolver(ValueRepr):
     ``handles_nonsmooth`` says whether the solver uses a prox (and so accepts any
     regularizer); smooth solvers get the penalty added to ``fn``.
 
-    `iterative_solve` runs ``start`` then ``advance`` to convergence. A caller that steps by
-    hand (as `glmx.update` does) may use ``init`` / ``step``, which take the problem's parts
-    and build the `Problem` (with ``lax`` loops) themselves.
+    `iterative_solve` runs ``init`` then ``step`` to convergence; a caller that steps by hand
+    (as `glmx.update` does) calls them itself.
     """
 
     max_steps: eqx.AbstractVar[int]
@@ -168,7 +172,7 @@ class AbstractSolver(ValueRepr):
     handles_nonsmooth: ClassVar[bool]
 
     @abc.abstractmethod
-    def start(self, problem: Problem, params: Any, args: Any) -> Any:
+    def init(self, problem: Problem, params: Any, args: Any) -> Any:
         """The solver's state before its first step from ``params``.
 
         ``problem.curvature``, when given, is the Hessian of ``fn`` (or an estimate of it) in
@@ -177,7 +181,7 @@ class AbstractSolver(ValueRepr):
         """
 
     @abc.abstractmethod
-    def advance(
+    def step(
         self, problem: Problem, params: Any, state: Any, args: Any, fresh: bool
     ) -> tuple[Any, Any]:
         """One step: ``(new_params, new_state)``.
@@ -193,30 +197,6 @@ class AbstractSolver(ValueRepr):
     @abc.abstractmethod
     def value(self, state: Any) -> Float[Array, ""]:
         """``fn`` at the latest iterate (the smooth part only)."""
-
-    def init(
-        self,
-        fn: Objective,
-        prox: Any,  # NonSmooth | None, checked by _checked_problem
-        params: Any,
-        args: Any,
-        curvature: Curvature | None = None,
-    ) -> Any:
-        """`start` on ``Problem(fn, prox, curvature)``."""
-        return self.start(_checked_problem(self, fn, prox, curvature), params, args)
-
-    def step(
-        self,
-        fn: Objective,
-        prox: Any,  # NonSmooth | None, checked by _checked_problem
-        params: Any,
-        state: Any,
-        args: Any,
-        fresh: bool,
-        curvature: Curvature | None = None,
-    ) -> tuple[Any, Any]:
-        """`advance` on ``Problem(fn, prox, curvature)``."""
-        return self.advance(_checked_problem(self, fn, prox, curvature), params, state, args, fresh)
 
 
 class Solution(eqx.Module):
@@ -269,7 +249,7 @@ def iterative_solve(
     """
     problem = _checked_problem(solver, fn, prox, curvature, loop)
     dtype = _dtype_of(params)
-    state = solver.start(problem, params, args)
+    state = solver.init(problem, params, args)
 
     def cond(carry):
         _, state, k = carry
@@ -277,7 +257,7 @@ def iterative_solve(
 
     def body(carry):
         params, state, k = carry
-        params, state = solver.advance(problem, params, state, args, False)
+        params, state = solver.step(problem, params, state, args, False)
         return params, state, k + 1
 
     init = (params, state, jnp.array(0))

@@ -108,7 +108,7 @@ class LBFGS(AbstractSolver):
     use_curvature: bool = True
     handles_nonsmooth = False
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         flat, _ = ravel_pytree(params)
         value, grad = jax.value_and_grad(problem.fn)(params, args)
         curvature = problem.curvature
@@ -129,7 +129,7 @@ class LBFGS(AbstractSolver):
             factor,
         )
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:  # a new batch: the stored value and gradient belong to the old one

@@ -53,11 +53,11 @@ class Newton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = False
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         value, grad = jax.value_and_grad(problem.fn)(params, args)
         return _NewtonState(value, ravel_pytree(grad)[0])
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         if fresh:
@@ -149,12 +149,12 @@ class ProximalNewton(AbstractSolver):
     low_precision_hessian: bool = True
     handles_nonsmooth = True
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         x, unravel = ravel_pytree(params)
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)
         return _proximal_newton_state(problem, value_and_grad, unravel, x, args)
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         x, unravel = ravel_pytree(params)
         prox = problem.prox
         value_and_grad = flat_value_and_grad(problem.fn, unravel, args)

@@ -34,11 +34,11 @@ class OptaxSolver(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         value, grad = jax.value_and_grad(problem.fn)(params, args)
         return _OptaxState(self.optimizer.init(params), value, grad)
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         fn = problem.fn
         if fresh:
             value, grad = jax.value_and_grad(fn)(params, args)

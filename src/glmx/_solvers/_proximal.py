@@ -129,10 +129,10 @@ class ProximalGradient(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = True
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         return momentum_init(problem.fn, params, args)
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         return momentum_step(problem, problem.prox, params, state, args)
 
     def optimality(self, state):
@@ -157,10 +157,10 @@ class GradientDescent(AbstractSolver):
     tol: float | None = None
     handles_nonsmooth = False
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         return momentum_init(problem.fn, params, args)
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         return momentum_step(problem, None, params, state, args)
 
     def optimality(self, state):

@@ -123,7 +123,7 @@ class SVRG(AbstractSolver):
         size = min(self.batch_size, args.n_rows)
         return args.take_rows(jax.random.randint(key, (size,), 0, args.n_rows))
 
-    def start(self, problem, params, args):
+    def init(self, problem, params, args):
         x, unravel = ravel_pytree(params)
         key, rate_key, batch_key = jax.random.split(jax.random.key(self.seed), 3)
         value, grad = jax.value_and_grad(problem.fn)(params, args)
@@ -148,7 +148,7 @@ class SVRG(AbstractSolver):
         rate = state.learning_rate
         return prox_flat(problem.prox, unravel, x - rate * v, rate, batch)
 
-    def advance(self, problem, params, state, args, fresh):
+    def step(self, problem, params, state, args, fresh):
         fn, prox = problem.fn, problem.prox
         x, unravel = ravel_pytree(params)
         if fresh:
