@@ -16,14 +16,7 @@ from jax.scipy.special import gammaln, xlog1py, xlogy
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
 from ._arrays import as_float_leaf
-from ._links import (
-    AbstractLink,
-    IdentityLink,
-    InverseLink,
-    LogitLink,
-    LogLink,
-    SoftplusLink,
-)
+from ._links import AbstractLink, IdentityLink, InverseLink, LogitLink, LogLink, SoftplusLink
 from ._repr import ValueRepr
 
 BUILTIN_LINKS = (LogLink, SoftplusLink, IdentityLink, LogitLink, InverseLink)
