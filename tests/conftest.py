@@ -11,6 +11,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import contextlib  # noqa: E402
 import functools  # noqa: E402
 
 import equinox as eqx  # noqa: E402
@@ -44,6 +45,27 @@ def _release_compiled_code():
     seen to reach the kernel's limit (vm.max_map_count, 65530) and crash inside a compile."""
     yield
     jax.clear_caches()
+
+
+@contextlib.contextmanager
+def count_events(event: str, name: str):
+    """Counts JAX's monitoring ``event`` while the block runs: ``counter[name]``."""
+    counter = {name: 0}
+
+    def listener(recorded, duration, **kwargs):
+        if recorded == event:
+            counter[name] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield counter
+    finally:
+        unregister = getattr(jax.monitoring, "unregister_event_duration_listener", None)
+        if unregister is None:  # older jax
+            from jax._src import monitoring
+
+            unregister = monitoring._unregister_event_duration_listener_by_callback
+        unregister(listener)
 
 
 def tree_allclose(a, b, rtol=1e-8, atol=1e-10):

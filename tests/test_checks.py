@@ -1,7 +1,6 @@
 """The value checks run inside the call's one compiled program; failed solves can raise
 (``throw=True``) inside the caller's ``jit`` and ``vmap``."""
 
-import contextlib
 import inspect
 
 import jax
@@ -10,23 +9,12 @@ import numpy as np
 import pytest
 
 import glmx
-from conftest import simulate
+from conftest import count_events, simulate
 
 
-@contextlib.contextmanager
 def count_compilations():
     """Counts XLA compilations (every program, however small) while the block runs."""
-    counter = {"programs": 0}
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            counter["programs"] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield counter
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    return count_events("/jax/core/compile/backend_compile_duration", "programs")
 
 
 @pytest.mark.parametrize("population", [False, True], ids=["glm", "population"])

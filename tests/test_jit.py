@@ -1,7 +1,5 @@
 """Compile once, and the public functions under jit, vmap and grad."""
 
-import contextlib
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -9,28 +7,12 @@ import numpy as np
 import pytest
 
 import glmx
-from conftest import flat_params, simulate
+from conftest import count_events, flat_params, simulate
 
 
-@contextlib.contextmanager
 def count_traces():
     """Counts every function JAX traces for compilation while the block runs."""
-    counter = {"traces": 0}
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/jaxpr_trace_duration":
-            counter["traces"] += 1
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield counter
-    finally:
-        unregister = getattr(jax.monitoring, "unregister_event_duration_listener", None)
-        if unregister is None:  # older jax
-            from jax._src import monitoring
-
-            unregister = monitoring._unregister_event_duration_listener_by_callback
-        unregister(listener)
+    return count_events("/jax/core/compile/jaxpr_trace_duration", "traces")
 
 
 @pytest.mark.parametrize(
