@@ -121,14 +121,17 @@ def _checked_program(work, glm, data: Data, args: tuple):
         data = eqx.tree_at(lambda d: d.y, data, with_checks(glm, *inputs))
         return work(glm, data, *args), None
     flags = value_flags(glm, *inputs)
-    shapes = eqx.filter_eval_shape(work, glm, data, *args)
+    # Compiled as one inner program, so that its shapes (which the skipping branch needs) and
+    # its body come from a single trace.
+    inner = eqx.filter_jit(work)
+    shapes = eqx.filter_eval_shape(inner, glm, data, *args)
     dynamic_shapes, static = eqx.partition(shapes, lambda x: isinstance(x, jax.ShapeDtypeStruct))
 
     def skip(_):
         return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), dynamic_shapes)
 
     def run(_):
-        return eqx.filter(work(glm, data, *args), eqx.is_array)
+        return eqx.filter(inner(glm, data, *args), eqx.is_array)
 
     dynamic = jax.lax.cond(jnp.any(flags), skip, run, None)
     return eqx.combine(dynamic, static), flags
