@@ -91,3 +91,15 @@ def test_throw_for_populations_and_its_argument_check():
         glmx.fit(pop, X, Y, glmx.LBFGS(max_steps=1), throw=True)
     with pytest.raises(TypeError, match="throw must be True or False, got 'yes'"):
         inspect.unwrap(glmx.fit)(glmx.GLM(), X, y, throw="yes")
+
+
+def test_rows_left_to_fit_are_checked_under_jit_too():
+    X, y, _, _ = simulate("poisson")
+    with pytest.raises(ValueError, match="sample_weight is zero on every row without NaN"):
+        glmx.fit(glmx.GLM(glmx.Poisson()), X, y, sample_weight=np.zeros(len(y)))
+    # Traced inputs: the same rules inside the caller's jit, instead of a NaN intercept.
+    fit_jit = jax.jit(
+        lambda w: glmx.fit(glmx.GLM(glmx.Poisson()), X, y, sample_weight=w)[0].intercept
+    )
+    with pytest.raises(Exception, match="sample_weight is zero on every row without NaN"):
+        jax.block_until_ready(fit_jit(jnp.zeros(len(y))))

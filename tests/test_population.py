@@ -272,3 +272,18 @@ def test_float32_population():
     assert bool(np.all(result.converged))
     pop64, _ = glmx.fit(pop, X, Y, TIGHT)
     np.testing.assert_allclose(pop32.coef, pop64.coef, atol=2e-3)
+
+
+def test_shared_structure_stays_shared_after_a_fit_and_refits():
+    """Leaves without a neuron axis (a GroupLasso's group mask) come back as they went in, so a
+    fitted population refits and gives its neurons' models."""
+    X, Y = population_data()
+    groups = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], bool)
+    pop = glmx.PopulationGLM(glmx.Poisson(), glmx.GroupLasso(groups, 0.01), n_neurons=NEURONS)
+    fitted, _ = glmx.fit(pop, X, Y)
+    assert fitted.regularizer.groups.shape == groups.shape
+    again, result = glmx.fit(fitted, X, Y)
+    assert bool(np.all(result.converged))
+    np.testing.assert_allclose(again.coef, fitted.coef, rtol=1e-6, atol=1e-9)
+    one = fitted.neuron(0)
+    assert np.isfinite(float(one.regularizer.penalty(one.coef)))

@@ -1,8 +1,9 @@
 """The value checks on a fit's inputs: one list of rules, enforced three ways.
 
 Structure (shapes, dtypes, keys) is checked in Python by `glmx._data` before anything runs.
-Values (non-finite entries, ``y`` outside the family's support, negative strengths, rows left
-to fit) are checked by the rules in `value_problems`:
+Values are checked by two lists of rules: `value_problems` (non-finite entries, ``y`` outside
+the family's support, negative weights or strengths) and `_coverage_problems` (some rows are
+left to fit, with positive weight). Both are enforced:
 
 - on concrete inputs, inside the call's own compiled program (`run_checked`): `value_flags`
   says which rules fail (one scan of the data, shared with the work), the program skips the
@@ -55,29 +56,30 @@ def value_problems(glm, X, y, sample_weight, offset) -> list:
 
 
 def _coverage(X, y, sample_weight) -> tuple:
-    """Whether every observation is missing, and whether none left has a positive weight."""
+    """Whether every observation is missing, and whether none left has a positive weight. Over
+    all neurons of a population: a neuron without data is reported as failed by its status
+    while the others are fitted (docs/populations.md)."""
     missing = missing_rows(nan_rows(X), y)
-    if sample_weight is None:
-        no_weight = jnp.all(missing)
-    else:
-        w = (
-            sample_weight[:, None]
-            if missing.ndim == 2 and sample_weight.ndim == 1
-            else sample_weight
-        )
-        no_weight = ~jnp.any(~missing & (w > 0))
-    return jnp.all(missing), no_weight
+    w = sample_weight[:, None] if missing.ndim == 2 and sample_weight.ndim == 1 else sample_weight
+    return jnp.all(missing), ~jnp.any(~missing & (w > 0))
 
 
 _ALL_MISSING = "every row has a NaN in X or y; nothing is left to fit."
 _NO_WEIGHT = "sample_weight is zero on every row without NaN; nothing is left to fit."
 
 
+def _coverage_problems(X, y, sample_weight) -> list:
+    """The two rows-left-to-fit rules as ``(bad, message)``."""
+    all_missing, no_weight = _coverage(X, y, sample_weight)
+    return [(all_missing, _ALL_MISSING), (no_weight, _NO_WEIGHT)]
+
+
 def value_flags(glm, X, y, sample_weight, offset):
     """One boolean per rule of `value_problems`, then the two coverage rules: which fail."""
     problems = value_problems(glm, X, y, sample_weight, offset)
     flags = [jnp.any(bad) for _, bad, _, _ in problems]
-    return jnp.stack(flags + list(_coverage(X, y, sample_weight)))
+    flags += [jnp.any(bad) for bad, _ in _coverage_problems(X, y, sample_weight)]
+    return jnp.stack(flags)
 
 
 def raise_first_problem(glm, X, y, sample_weight, offset) -> None:
@@ -92,11 +94,9 @@ def raise_first_problem(glm, X, y, sample_weight, offset) -> None:
         first = tuple(np.argwhere(bad)[0])
         where = "[" + ", ".join(str(int(i)) for i in first) + "]"
         raise ValueError(f"{message}, but {label}{where} is {values[first]}.")
-    all_missing, no_weight = _coverage(X, y, sample_weight)
-    if bool(all_missing):
-        raise ValueError(_ALL_MISSING)
-    if bool(no_weight):
-        raise ValueError(_NO_WEIGHT)
+    for bad, message in _coverage_problems(X, y, sample_weight):
+        if bool(jnp.any(bad)):
+            raise ValueError(message)
 
 
 def _show(value) -> str:
@@ -110,6 +110,8 @@ def with_checks(glm, X, y, sample_weight, offset):
     """``y`` carrying every value rule as ``eqx.error_if``, for traced inputs."""
     for _, bad, message, _ in value_problems(glm, X, y, sample_weight, offset):
         y = eqx.error_if(y, jnp.any(bad), message + ".")
+    for bad, message in _coverage_problems(X, y, sample_weight):
+        y = eqx.error_if(y, bad, message)
     return y
 
 
@@ -146,5 +148,8 @@ def run_checked(work, glm, data: Data, *args):
     ``ValueError`` naming the argument and the first offending entry)."""
     out, flags = _checked_program(work, glm, data, args)
     if flags is not None and bool(np.any(np.asarray(flags))):
-        raise_first_problem(glm, data.X, data.y, data.sample_weight, data.offset)
+        checked = in_dtype(data)
+        raise_first_problem(glm, checked.X, checked.y, checked.sample_weight, checked.offset)
+        # Never return the skipped work's placeholder, even if the failing rule was not found.
+        raise ValueError("the inputs failed a value check (non-finite or out-of-range values).")
     return out

@@ -76,7 +76,7 @@ class Rows(eqx.Module):
 def in_dtype(data: Data) -> Data:
     """``data`` with every input in its floating dtype (inside the compiled program; NumPy
     inputs arrive in it already, JAX arrays of another dtype are cast here)."""
-    cast = lambda a: None if a is None else jnp.asarray(a, data.dtype)  # noqa: E731
+    cast = lambda a: jnp.asarray(a, data.dtype)  # noqa: E731
     return Data(
         X=jax.tree.map(cast, data.X),
         y=cast(data.y),
@@ -333,7 +333,9 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
         return jax.ShapeDtypeStruct(block.shape[1:] if per_neuron else block.shape, block.dtype)
 
     proxies = {k: proxy(b) for k, b in named} if isinstance(X, dict) else proxy(named[0][1])
-    template = model.neuron(0) if population else glm
+    template = (
+        jax.tree.map(lambda x: x[0] if neuron_axis(x) == 0 else x, glm) if population else glm
+    )
     if template.coef is not None:
         check_coef_matches(proxies, template.coef)
     template.regularizer.check_features(n_features(proxies))
@@ -369,11 +371,13 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
 
 def restore(model, fitted: GLM, data: Data):
     """The caller's kind of model around ``fitted``, with dict coefficients if ``X`` was a
-    dict."""
+    dict. For a population, leaves shared by all neurons (group masks, integer structure) come
+    back from the map over neurons stacked per neuron; they are taken once again."""
     keys = keys_of(data.X)
     if keys is not None:
         sizes = block_sizes(data.X)
         fitted = eqx.tree_at(lambda m: m.coef, fitted, unravel_coef(fitted.coef, keys, sizes))
     if isinstance(model, PopulationGLM):
+        fitted = jax.tree.map(lambda x: x if neuron_axis(x) == 0 else x[0], fitted)
         return eqx.tree_at(lambda p: p.glm, model, fitted)
     return fitted

@@ -186,7 +186,8 @@ def fit(
     - ``y``: observations ``(n,)`` in the family's support, or ``(n, neurons)`` for a
       population; NaN entries are left out.
     - ``solver``: a solver module; by default `default_solver` picks one from the penalty and
-      the number of features (`LBFGS` for smooth penalties, `ProximalNewton` for the others).
+      the number of features (`LBFGS` for smooth penalties; `ProximalNewton` for the others up
+      to 1,000 features, `ProximalGradient` above).
     - ``sample_weight``: ``(n,)`` non-negative frequency weights (default 1), or ``(n, neurons)``.
     - ``offset``: ``(n,)`` added to the linear predictor (e.g. log exposure), or ``(n, neurons)``.
     - ``adjoint``: how ``jax.grad``, ``jax.jvp`` and ``jax.vjp`` go through the fit:

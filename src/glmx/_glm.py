@@ -179,7 +179,9 @@ class GLM(ValueRepr):
         y = jnp.asarray(y)
         keep = ~missing_rows(nan_rows(X), y)
         w = jnp.ones_like(y) if sample_weight is None else jnp.asarray(sample_weight)
-        intercept = initial_intercept(self.observation, jnp.where(keep, y, 0.0), w * keep)
+        intercept = initial_intercept(
+            self.observation, jnp.where(keep, y, 0.0), jnp.where(keep, w, 0.0)
+        )
         if isinstance(X, dict):
             keys = keys_of(X)
             sizes = [jnp.shape(X[k])[1] for k in keys]

@@ -160,10 +160,10 @@ def weighted_gram(params, args: Args, row_weights, with_penalty: bool):
 def fisher_estimate(params, args: Args, *, with_penalty: bool):
     """A cheap estimate of `fisher_hessian`: the row weights replaced by their mean.
 
-    At the usual starting point (zero coefficients, no offset) every row has the same mean, so
-    this is the exact Hessian there. The Gram of ``X`` depends on ``X`` alone, so under ``vmap``
-    over neurons sharing ``X`` it is computed once for all of them (in float32: it only starts
-    L-BFGS's curvature model).
+    At the usual starting point (zero coefficients, no offset, equal weights and no missing
+    rows) every row has the same weight, so this is the exact Hessian there. The Gram of ``X``
+    depends on ``X`` alone, so under ``vmap`` over neurons sharing ``X`` it is computed once for
+    all of them (in float32: it only starts L-BFGS's curvature model).
     """
     n = args.X.shape[0]
     per_row = jnp.sum(fisher_weights(params, args)) / n  # the mean weight, over n rows
