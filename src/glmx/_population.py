@@ -33,6 +33,11 @@ def neuron_axis(leaf) -> int | None:
     return 0 if eqx.is_inexact_array(leaf) else None
 
 
+def neuron_of(glm: GLM, k) -> GLM:
+    """Neuron ``k``'s `GLM` from a population's (its leaves with a neuron axis indexed)."""
+    return jax.tree.map(lambda x: x[k] if neuron_axis(x) == 0 else x, glm)
+
+
 def broadcast_neurons(glm: GLM, n_neurons: int) -> GLM:
     """Give every floating leaf of ``glm`` a leading neuron axis (scalars are repeated)."""
 
@@ -151,7 +156,7 @@ class PopulationGLM(ValueRepr):
 
     def neuron(self, k: int) -> GLM:
         """The single-neuron `GLM` of neuron ``k``."""
-        return jax.tree.map(lambda x: x[k] if neuron_axis(x) == 0 else x, self.glm)
+        return neuron_of(self.glm, k)
 
     def _map(self, method, X, *series, key_axis=None, extra=()):
         """Run ``method(glm_k, X_k, *series_k, *extra)`` for every neuron; outputs get the

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._checks import run_checked
 from .._data import Data, glm_of, map_neurons, prepare
-from .._design import block_sizes, keys_of, linear_predictor
+from .._design import block_sizes, keys_of
 from .._glm import GLM, initial_intercept
 from .._linalg import restricted_to, spd_inverse
 from .._links import IdentityLink
@@ -39,6 +39,7 @@ from .._objective import (
     masked,
     observed_weights,
     penalised_objective,
+    predictor,
     weighted_gram,
 )
 from .._observations import Gaussian
@@ -73,7 +74,7 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
     params = (coef, glm.intercept)
     dtype = coef.dtype
     total = jnp.sum(weights)
-    eta = linear_predictor(args.X, coef, glm.intercept, args.offset)
+    eta = predictor(params, args)
     mean = observation.link.inverse(eta)
     d = coef.shape[0] + 1
 

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._data import glm_of
 from .._design import ravel_coef
 from .._fit import StepState, fit as core_fit, init_state, update
 from .._glm import GLM as CoreGLM
@@ -198,7 +199,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
 
 
 def _flat_params(model):
-    glm = model.glm if isinstance(model, CorePopulationGLM) else model
+    glm = glm_of(model)
     return (ravel_coef(glm.coef), jnp.asarray(glm.intercept))
 
 
