@@ -1,7 +1,9 @@
 """Single-neuron Poisson fits (unregularized and Ridge, n=100k, p=200): the suite's ``poisson``
-and ``poisson-ridge`` workloads, glmx beside NeMoS, scikit-learn, glum and statsmodels.
+and ``poisson-ridge`` workloads (realistic designs) and ``iid-poisson``, ``iid-poisson-ridge``
+(i.i.d. designs), glmx beside NeMoS, scikit-learn, glum and statsmodels.
 
-    python benchmarks/single_neuron.py [--repeats 3] [--quick] [--skip-peers ...]
+    python benchmarks/single_neuron.py [--designs realistic,iid] [--repeats 3] [--quick]
+                                       [--skip-peers ...]
 
 Options as in `suite.py`, which has the workloads, the peers and the measurements.
 """
@@ -12,4 +14,4 @@ from _common import finish
 from suite import main
 
 if __name__ == "__main__":
-    finish(main(["--only", "poisson,poisson-ridge", *sys.argv[1:]]))
+    finish(main(["--only", "poisson,poisson-ridge,iid-poisson,iid-poisson-ridge", *sys.argv[1:]]))
