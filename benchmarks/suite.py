@@ -29,7 +29,8 @@ Lasso 3e-4), ``iid-gamma``, ``iid-bernoulli-ridge``, ``iid-population``, with th
 
 Libraries, where they support the problem: glmx with ``solver=None`` (the automatic choice) and
 one row per specific glmx solver that exists and suits the penalty (smooth solvers for smooth
-penalties, proximal ones for Lasso); NeMoS (``GLM`` / ``PopulationGLM``, its default solver and
+penalties, proximal ones for Lasso; no Newton row on ``population-1000``, whose 1,000 Hessians
+a step would take minutes a fit); NeMoS (``GLM`` / ``PopulationGLM``, its default solver and
 settings); scikit-learn (``PoissonRegressor`` / ``GammaRegressor`` / ``LogisticRegression``,
 newton-cholesky); glum (``GeneralizedLinearRegressor``); statsmodels (IRLS, unregularized only).
 Populations are fitted by NeMoS's ``PopulationGLM`` and by loops of single-neuron fits for
@@ -52,6 +53,9 @@ The summary gives, per design kind, glmx's default warm time against each peer, 
 targets: warm time ≤ 0.5x the fastest peer that reached the optimum (Lasso: ≤ 0.5x glum);
 populations ≤ 0.1x the scikit-learn loop; first fit (this process, after ``jax.clear_caches``)
 ≤ the fastest peer's first fit + 1 s; relative objective gap ≤ 1e-10.
+
+Companions: `fresh.py` (first fits in a fresh process, and peak memory above the data, on the
+realistic workloads) and `scaling.py` (time and memory against n and against neurons).
 
 Timings are wall-clock on whatever else the machine is doing; the load average is printed.
 Peers built on multi-threaded OpenBLAS (scikit-learn, statsmodels, glum) were seen to slow down
