@@ -35,7 +35,7 @@ from ._design import (
     unravel_coef,
 )
 from ._glm import GLM
-from ._population import PopulationGLM, neuron_axis, neuron_of, without_params
+from ._population import PopulationGLM, neuron_axis, neuron_shapes, without_params
 
 
 class Data(eqx.Module):
@@ -333,7 +333,7 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
         return jax.ShapeDtypeStruct(block.shape[1:] if per_neuron else block.shape, block.dtype)
 
     proxies = {k: proxy(b) for k, b in named} if isinstance(X, dict) else proxy(named[0][1])
-    template = neuron_of(glm, 0) if population else glm
+    template = neuron_shapes(glm) if population else glm
     if template.coef is not None:
         check_coef_matches(proxies, template.coef)
     template.regularizer.check_features(n_features(proxies))

@@ -38,6 +38,16 @@ def neuron_of(glm: GLM, k) -> GLM:
     return jax.tree.map(lambda x: x[k] if neuron_axis(x) == 0 else x, glm)
 
 
+def neuron_shapes(glm: GLM) -> GLM:
+    """One neuron's `GLM` as shapes: leaves with a neuron axis become ``jax.ShapeDtypeStruct``
+    without it (for checks of shapes, which then run no device computation to compile)."""
+
+    def one(x):
+        return jax.ShapeDtypeStruct(x.shape[1:], x.dtype) if neuron_axis(x) == 0 else x
+
+    return jax.tree.map(one, glm)
+
+
 def broadcast_neurons(glm: GLM, n_neurons: int) -> GLM:
     """Give every floating leaf of ``glm`` a leading neuron axis (scalars are repeated)."""
 

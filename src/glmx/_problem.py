@@ -53,10 +53,9 @@ MAX_CURVATURE_FEATURES = 1000
 def default_solver(regularizer: AbstractRegularizer, n_features: int) -> AbstractSolver:
     """The solver `fit` uses when none is given (documented in docs/solvers.md):
 
-    - smooth penalties (`UnRegularized`, `Ridge`): `LBFGS`, started from the Fisher
-      information at the first iterate when there are at most 1,000 features. It needs one
-      Gram of ``X`` in all, shared by the neurons of a population, where Newton needs one per
-      step and per neuron;
+    - smooth penalties (`UnRegularized`, `Ridge`): `LBFGS`, its steps scaled by the
+      Fisher information on an eighth of the rows at every iterate when there are at most
+      1,000 features (an eighth of a Gram per step, where Newton needs a whole one);
     - other penalties: `ProximalNewton` up to 1,000 features, `ProximalGradient` above.
     """
     if not isinstance(regularizer, AbstractRegularizer):
@@ -116,7 +115,12 @@ def problem(solver: AbstractSolver, n_features: int):
     )
     if smooth:
         return penalised_objective, None, curvature, stationarity
-    return negative_log_likelihood, NonSmooth(_prox, _penalty), curvature, stationarity
+    return (
+        negative_log_likelihood,
+        NonSmooth(_prox, _penalty, free_coordinates),
+        curvature,
+        stationarity,
+    )
 
 
 # --- the log-likelihood's constant: a table for small counts -------------------------------------

@@ -14,6 +14,7 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
@@ -65,8 +66,9 @@ def _strength_checks(name: str, strength: Array):
     ]
 
 
-def _check_per_feature(name: str, strength: Array, n_features: int) -> None:
-    if strength.ndim == 0 or strength.shape == (n_features,):
+def _check_per_feature(name: str, strength: Array | jax.ShapeDtypeStruct, n_features: int) -> None:
+    """Raise unless ``strength`` (an array, or its shape alone) is a scalar or per feature."""
+    if len(strength.shape) == 0 or strength.shape == (n_features,):
         return
     raise ValueError(
         f"{name} strength must be a scalar or have one value per feature, shape "

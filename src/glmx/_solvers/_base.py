@@ -16,11 +16,17 @@ from typing import Any, ClassVar, Literal, get_args
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float, Int
 
 from .._repr import ValueRepr
 
 Objective = Callable[[Any, Any], Float[Array, ""]]
+
+
+def nonzero_coordinates(x, args) -> Bool[Array, " d"]:
+    """The non-zero coordinates of ``ravel_pytree(x)``: `NonSmooth`'s default ``smooth_at``."""
+    return ravel_pytree(x)[0] != 0
 
 
 class NonSmooth(eqx.Module):
@@ -29,13 +35,22 @@ class NonSmooth(eqx.Module):
     - ``prox(x, step, args)``: ``argmin_z 0.5 ||z - x||^2 + step * g(z)``.
     - ``value(x, args)``: ``g(x)`` (for solvers that test the decrease of the whole objective,
       such as `ProximalNewton`).
+    - ``smooth_at(x, args)``: a flat boolean mask over ``ravel_pytree(x)`` of the coordinates
+      at which ``g`` is twice differentiable, holding the others fixed (`ProximalNewton`'s
+      inner solve takes Newton steps on them). The default, `nonzero_coordinates`, suits
+      penalties whose kinks lie where coordinates are zero (L1, group norms).
     """
 
     prox: Callable[[Any, Float[Array, ""], Any], Any]
     value: Callable[[Any, Any], Float[Array, ""]]
+    smooth_at: Callable[[Any, Any], Bool[Array, " d"]] = nonzero_coordinates
 
     def __check_init__(self):
-        for name, part in (("prox", self.prox), ("value", self.value)):
+        for name, part in (
+            ("prox", self.prox),
+            ("value", self.value),
+            ("smooth_at", self.smooth_at),
+        ):
             if not callable(part):
                 raise TypeError(f"NonSmooth's {name} must be a function, got {part!r}.")
 
@@ -49,9 +64,8 @@ class Curvature(eqx.Module):
       ``low_precision=True`` allows forming its large products in float32 (a float64 solve then
       stays exact, since the gradient stays in float64; only the step count may change).
     - ``estimate(params, args)``: a cheaper positive definite estimate (for GLMs: the Fisher
-      information with its row weights replaced by their mean, so neurons that share ``X``
-      share its Gram), or ``None`` when the problem offers none (then ``estimate`` is not
-      callable).
+      information on an evenly spaced eighth of the rows, formed in float32), or ``None`` when
+      the problem offers none.
     """
 
     hessian: Callable[[Any, Any, bool], Float[Array, "d d"]]

@@ -86,6 +86,14 @@ def _direction(state: _LBFGSState, memory: int):
     return -jax.lax.fori_loop(0, memory, oldest_first, r)
 
 
+def _estimate_factor(curvature, params, args):
+    """The Cholesky factor of the problem's curvature estimate at ``params`` (the identity if
+    it is not positive definite)."""
+    flat, _ = ravel_pytree(params)
+    factor, finite = safe_cholesky(curvature.estimate(params, args).astype(flat.dtype))
+    return jnp.where(finite, factor, jnp.eye(flat.shape[0], dtype=flat.dtype))
+
+
 class LBFGS(AbstractSolver):
     """Limited-memory BFGS for smooth problems, with a backtracking line search.
 
@@ -94,12 +102,16 @@ class LBFGS(AbstractSolver):
     - ``tol``: stop when the gradient's inf-norm is at most ``tol`` (default: 1e-8 in float64,
       1e-4 in float32).
     - ``memory_size``: how many past steps approximate the curvature (default 10).
-    - ``use_curvature``: start from the problem's curvature estimate when it supplies one
-      (for GLMs: the Fisher information at the starting point, built from the Gram of ``X``);
-      otherwise from a scaled identity.
+    - ``use_curvature``: scale steps by the problem's curvature estimate when it supplies one,
+      recomputed at every iterate (for GLMs: the Fisher information on every 8th row, formed
+      in float32; see `glmx._objective.fisher_estimate`); otherwise by a scaled identity.
 
     Each step costs one gradient evaluation (two passes over ``X``) when the first trial step is
-    accepted, as it almost always is, and one more per halving.
+    accepted, as it almost always is, and one more per halving; the curvature estimate adds
+    about an eighth of a Gram of ``X`` and one ``d x d`` Cholesky factorisation. On collinear
+    designs (basis-convolved spike trains, condition numbers of 1e4 and more) the estimate
+    cut the steps from 27 to 13 for one neuron and from 76 to 26 for the slowest neuron of a
+    population, against the Gram at the starting point alone.
     """
 
     max_steps: int = 1000
@@ -116,8 +128,7 @@ class LBFGS(AbstractSolver):
         zeros = jnp.zeros((m, d), flat.dtype)
         factor = None
         if curvature is not None and curvature.estimate is not None and self.use_curvature:
-            factor, finite = safe_cholesky(curvature.estimate(params, args).astype(flat.dtype))
-            factor = jnp.where(finite, factor, jnp.eye(d, dtype=flat.dtype))
+            factor = _estimate_factor(curvature, params, args)
         return _LBFGSState(
             zeros,
             zeros,
@@ -167,7 +178,14 @@ class LBFGS(AbstractSolver):
             ~ok,
             state.curvature_factor,
         )
-        return unravel(jnp.where(ok, x + s, x)), new_state
+        new_params = unravel(jnp.where(ok, x + s, x))
+        if state.curvature_factor is not None:  # the estimate at the new iterate
+            new_state = eqx.tree_at(
+                lambda st: st.curvature_factor,
+                new_state,
+                _estimate_factor(problem.curvature, new_params, args),
+            )
+        return new_params, new_state
 
     def optimality(self, state):
         return jnp.max(jnp.abs(state.grad), initial=0.0)

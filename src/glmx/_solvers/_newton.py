@@ -6,11 +6,12 @@ along the Newton direction with the line search of `_search` (as L-BFGS does: Ar
 approximate Wolfe), so the objective never increases, whatever the link or starting point.
 
 `ProximalNewton` minimises ``fn + g`` for a non-smooth ``g`` reached through its prox: each outer
-step minimises the quadratic model of ``fn`` plus ``g`` (an inner FISTA on a ``d x d`` problem,
-which never touches the data), then backtracks along the step to that minimiser with the same
-line search, accepting once the whole objective decreases by a fraction of what the model
-predicts (`_search.model_decrease`; Lee, Sun & Saunders 2014). The expensive part of a step is the
-Hessian, one weighted Gram of ``X``; everything else costs ``d^2`` or ``d^3``.
+step minimises the quadratic model of ``fn`` plus ``g`` (an inner active-set method on a
+``d x d`` problem, which never touches the data), then backtracks along the step to that
+minimiser with the same line search, accepting once the whole objective decreases by a fraction
+of what the model predicts (`_search.model_decrease`; Lee, Sun & Saunders 2014). The expensive
+part of a step is the Hessian, one weighted Gram of ``X``; everything else costs ``d^2`` or
+``d^3``.
 """
 
 import equinox as eqx
@@ -19,10 +20,10 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
-from .._linalg import safe_cholesky
+from .._linalg import restricted_to, safe_cholesky
 from ._base import AbstractSolver, resolved_tol
 from ._search import armijo_wolfe, line_search, model_decrease
-from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, restarted_momentum
+from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, smooth_at
 
 
 class _NewtonState(eqx.Module):
@@ -83,6 +84,12 @@ class Newton(AbstractSolver):
         return state.value
 
 
+#: Held coordinates whose optimality condition fails by at least this fraction of the largest
+#: failure join the free set together (one at a time took twice the iterations on collinear
+#: designs; a fifth let the free set swing).
+_JOIN = 0.5
+
+
 class _ProximalNewtonState(eqx.Module):
     value: Float[Array, ""]  # the smooth part at the current iterate
     grad: Float[Array, " d"]
@@ -96,28 +103,74 @@ def _proximal_newton_state(problem, value_and_grad, unravel, x, args):
 
 
 def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
-    """FISTA with restart on ``grad.(z - x) + 0.5 (z - x)^T H (z - x) + g(z)``, from ``z = x``.
+    """Minimise the model ``q(z) + g(z)``, ``q(z) = grad.(z - x) + 0.5 (z - x)^T H (z - x)``,
+    from ``z = x``, by a primal active-set method (``d^2`` and ``d^3`` work, never the data).
 
-    Stops when the gradient mapping's inf-norm is at most ``tol`` or after ``max_steps``.
+    The free set is where ``g`` is smooth at ``z`` (`NonSmooth.smooth_at`). Each iteration
+    takes a Newton step on the free set, the other coordinates held:
+
+    - if no coordinate crosses a kink of ``g`` (a zero of a penalised coordinate) on the way,
+      the step minimises the model on the free set exactly. A proximal gradient step from
+      there (step ``1 / L``, ``L`` the largest eigenvalue of ``H``) then measures optimality
+      (``L`` times its length), and the held coordinates it moves most join the free set
+      (those it moves at least half as far as the most moved);
+    - otherwise the iteration moves to the better of the first crossing along the step (that
+      coordinate is held at zero from then on) and the whole step with every crossing
+      coordinate at zero.
+
+    The model decreases at every iteration and coordinates join with the sign that lowers
+    it; warm-started from the previous outer step's
+    solution it changes little. On collinear designs, where FISTA needs about
+    ``sqrt(cond(H))`` iterations, it needs about as many as the free set changes. Stops when
+    the optimality measure is at most ``tol``, or after ``max_steps``.
     """
+    prox = problem.prox
     lipschitz = jnp.maximum(jnp.linalg.eigvalsh(hessian)[-1], jnp.finfo(x.dtype).tiny)
+    kinked = ~smooth_at(prox, unravel, jnp.zeros_like(x), args)  # g has a kink at zero there
 
-    def model_grad(z):
-        return grad + hessian @ (z - x)
+    def penalty(z):
+        return jnp.zeros((), x.dtype) if prox is None else prox.value(unravel(z), args)
 
-    def cond(carry):
-        _, _, _, residual, k = carry
-        return (residual > tol) & (k < max_steps)
+    def model(z):
+        u = z - x
+        return jnp.dot(grad, u) + 0.5 * jnp.dot(u, hessian @ u) + penalty(z)
 
     def body(carry):
-        z, anchor, momentum, _, k = carry
-        moved = anchor - model_grad(anchor) / lipschitz
-        new = prox_flat(problem.prox, unravel, moved, 1 / lipschitz, args)
-        residual = lipschitz * jnp.max(jnp.abs(new - anchor), initial=0.0)
-        return new, *restarted_momentum(anchor, new, z, momentum), residual, k + 1
+        z, _, k = carry
+        free = smooth_at(prox, unravel, z, args)
+        gradient = grad + hessian @ (z - x) + jax.grad(penalty)(z)
+        curvature = hessian + jax.hessian(penalty)(z)
+        factor, finite = safe_cholesky(restricted_to(curvature, free))
+        step = -jax.scipy.linalg.cho_solve((factor, True), jnp.where(free, gradient, 0.0))
+        step = jnp.where(finite & free, step, 0.0)
+        newton = z + step
+        crossing = free & kinked & (z * newton < 0)
+        consistent = ~jnp.any(crossing)
+        # Sign changes: the first crossing, or the whole step with the crossings at zero.
+        first = jnp.min(jnp.where(crossing, z / jnp.where(crossing, z - newton, 1.0), 1.0))
+        at_first = z + first * step
+        at_first = jnp.where(crossing & (at_first * z <= 0), 0.0, at_first)
+        projected = jnp.where(crossing, 0.0, newton)
+        fallback = jnp.where(model(projected) < model(at_first), projected, at_first)
+        # No sign change: test optimality, and free the most violating held coordinate.
+        moved = newton - (grad + hessian @ (newton - x)) / lipschitz
+        stepped = prox_flat(prox, unravel, moved, 1 / lipschitz, args)
+        change = jnp.abs(stepped - newton)
+        residual = lipschitz * jnp.max(change, initial=0.0)
+        held = jnp.where(free, 0.0, change)
+        join = held >= _JOIN * jnp.max(held)
+        joined = jnp.where(join, stepped, newton)
+        return (
+            jnp.where(consistent, joined, fallback),
+            jnp.where(consistent, residual, jnp.inf),
+            k + 1,
+        )
 
-    one = jnp.ones((), x.dtype)
-    start = (x, x, one, jnp.asarray(jnp.inf, x.dtype), 0)
+    def cond(carry):
+        _, residual, k = carry
+        return (residual > tol) & (k < max_steps)
+
+    start = (x, jnp.asarray(jnp.inf, x.dtype), 0)
     z, *_ = problem.while_loop(cond, body, start, max_steps=max_steps)
     return z
 
@@ -126,16 +179,17 @@ class ProximalNewton(AbstractSolver):
     """Proximal Newton for non-smooth penalties (Lasso, ElasticNet, GroupLasso, ...).
 
     Each outer step minimises a quadratic model of the smooth part (its gradient and Fisher
-    Hessian at the iterate) plus the penalty, by an inner FISTA that works on ``d x d`` matrices
-    only, then backtracks along the step until the whole objective decreases by a fraction of
-    what the model predicts. Like glmnet's and glum's IRLS with coordinate descent, it
+    Hessian at the iterate) plus the penalty, by an inner active-set method that works on
+    ``d x d`` matrices only (Newton steps on the non-zero coefficients), then backtracks
+    along the step until the whole objective decreases by a fraction of what the model
+    predicts. Like glmnet's and glum's IRLS with coordinate descent, it
     converges in a handful of outer steps; each costs one weighted Gram of ``X``.
 
     **Arguments:**
     - ``max_steps``: the outer step limit (default 100).
     - ``tol``: stop when ``||x - prox(x - grad f(x), 1)||_inf <= tol``, zero exactly at the
       optimum (default: 1e-8 in float64, 1e-4 in float32).
-    - ``inner_max_steps``: the limit on inner FISTA iterations per outer step (default 1000).
+    - ``inner_max_steps``: the limit on inner iterations per outer step (default 1000).
     - ``low_precision_hessian``: form the Gram in float32 (default ``True``), as in `Newton`.
 
     The inner solve is inexact: it stops at a tolerance that shrinks with the outer optimality

@@ -72,6 +72,14 @@ def prox_flat(prox, unravel, v, step, args):
     return ravel_pytree(prox.prox(unravel(v), step, args))[0]
 
 
+def smooth_at(prox, unravel, v, args):
+    """Which coordinates of the flat ``v`` the non-smooth part is twice differentiable at
+    (``prox.smooth_at``), all of them without a prox."""
+    if prox is None:
+        return jnp.ones(v.shape, bool)
+    return prox.smooth_at(unravel(v), args)
+
+
 def mapping_norm(prox, unravel, x, grad, args):
     """``||x - prox(x - grad, 1)||_inf`` (the gradient's inf-norm when ``prox`` is ``None``):
     zero exactly at a minimiser of ``fn + g``."""
