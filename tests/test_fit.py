@@ -328,3 +328,17 @@ def test_objective_constant_from_table_and_from_lgamma(offset):
     assert (y.max() >= 1024) == (offset > 0)
     model, result = glmx.fit(glmx.GLM(glmx.Poisson()), X, y, TIGHT)
     np.testing.assert_allclose(result.objective, -model.log_likelihood(X, y), rtol=1e-12)
+
+
+def test_unscaled_data_converge_to_the_accuracy_their_scale_allows():
+    """A response of 1e8 and columns of 30 once ran to the step limit with the right answer;
+    the stopping rule now counts the gradient's rounding (`attainable_optimality`)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 4)) * 30 + 30
+    y = 1e8 * (X @ rng.normal(size=4) / 30 + 3 + rng.normal(size=4000))
+    reference = np.linalg.lstsq(np.column_stack([np.ones(4000), X]), y, rcond=None)[0]
+    for solver in (None, glmx.Newton()):
+        model, result = glmx.fit(glmx.GLM(glmx.Gaussian()), X, y, solver)
+        assert bool(result.converged) and int(result.num_steps) < 30
+        fitted = np.r_[float(model.intercept), np.asarray(model.coef)]
+        np.testing.assert_allclose(fitted, reference, rtol=1e-10)

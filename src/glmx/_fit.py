@@ -21,7 +21,14 @@ from ._checks import run_checked
 from ._data import Data, map_neurons, prepare, restore
 from ._glm import GLM
 from ._population import PopulationGLM
-from ._problem import finish, problem, resolve_solver, setup, small_counts
+from ._problem import (
+    attainable_optimality,
+    finish,
+    problem,
+    resolve_solver,
+    setup,
+    small_counts,
+)
 from ._repr import ValueRepr
 from ._solvers import RESULTS, AbstractAdjoint, AbstractSolver, Implicit, Problem
 
@@ -93,7 +100,9 @@ class StepState(ValueRepr):
 def _solve_one(glm: GLM, rows, use_table, solver, adjoint):
     args, params, weights = setup(glm, rows, use_table)
     fn, prox, curvature, stationarity = problem(solver, args.X.shape[-1])
-    solution = adjoint.solve(solver, fn, prox, params, args, curvature, stationarity)
+    solution = adjoint.solve(
+        solver, fn, prox, params, args, curvature, stationarity, attainable_optimality
+    )
     fitted, dof_resid = finish(glm, solution.params, args, weights)
     objective = solution.value
     if prox is not None:

@@ -160,7 +160,7 @@ def weighted_gram(params, args: Args, row_weights, with_penalty: bool):
 #: `fisher_estimate` uses every ``ESTIMATE_STRIDE``-th row (at least ``ESTIMATE_ROWS_PER_FEATURE``
 #: rows per feature, so that it stays positive definite and close to the full Gram).
 ESTIMATE_STRIDE = 8
-ESTIMATE_ROWS_PER_FEATURE = 8
+ESTIMATE_ROWS_PER_FEATURE = 64
 
 
 def fisher_estimate(params, args: Args, *, with_penalty: bool):

@@ -123,6 +123,32 @@ def problem(solver: AbstractSolver, n_features: int):
     )
 
 
+#: `attainable_optimality`'s multiple of ``eps * scale(X) * scale(residuals)``.
+ROUNDING_FACTOR = 100.0
+
+
+def attainable_optimality(params, args: Args) -> Float[Array, ""]:
+    """The smallest gradient inf-norm that rounding lets a solver resolve on this problem,
+    estimated at ``params`` (the start of a fit): ``ROUNDING_FACTOR * eps`` times the largest
+    root-mean-square column of ``X1 = [X, 1]`` times the weighted root-mean-square derivative
+    of the rows' log-likelihood in the linear predictor.
+
+    A gradient entry is a weighted sum over rows of column entry times that derivative; its
+    rounding error in the data's dtype is a few ``eps`` times the product of those two scales.
+    For data in natural units it is far below the default tolerances (about 1e-13 in float64
+    for standardised columns and count data), so it changes nothing; for an unscaled response
+    (``y ~ 1e8``) or unscaled columns it is what a solver can reach, and a fit that gets there
+    has converged as far as the data's precision allows. The column scale ignores the rows'
+    weights, so that the neurons of a population that share ``X`` share it too.
+    """
+    dtype = args.X.dtype
+    columns = jnp.sqrt(jnp.max(jnp.mean(args.X * args.X, axis=0), initial=1.0))
+    eta = predictor(params, args)
+    derivative = jax.grad(lambda e: jnp.sum(args.observation.kernel_log_likelihood(args.y, e)))(eta)
+    residual = jnp.sqrt(jnp.sum(args.weights * jnp.where(args.weights > 0, derivative, 0.0) ** 2))
+    return ROUNDING_FACTOR * jnp.finfo(dtype).eps * columns * residual
+
+
 # --- the log-likelihood's constant: a table for small counts -------------------------------------
 
 #: Counts below this are looked up in a table of the likelihood's constant term (e.g. log y!).

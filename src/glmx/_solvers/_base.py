@@ -99,14 +99,17 @@ _LOOP_KINDS = get_args(LoopKind)
 
 class Problem(eqx.Module):
     """What a solver works with: ``fn`` (the smooth part), ``prox`` (the non-smooth part, or
-    ``None``), ``curvature`` (a `Curvature`, or ``None``) and ``loop``, the kind of loop every
-    loop of the solve is built as (chosen by the adjoint; see `while_loop`).
+    ``None``), ``curvature`` (a `Curvature`, or ``None``), ``floor`` (the smallest optimality
+    measure the problem's rounding lets a solver reach, see `iterative_solve`) and ``loop``,
+    the kind of loop every loop of the solve is built as (chosen by the adjoint; see
+    `while_loop`).
     """
 
     fn: Objective
     prox: NonSmooth | None
     curvature: Curvature | None = None
     loop: LoopKind = eqx.field(default="lax", static=True)
+    floor: Float[Array, ""] | float = 0.0
 
     def __check_init__(self):
         if self.loop not in _LOOP_KINDS:
@@ -130,7 +133,7 @@ class Problem(eqx.Module):
         return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind="bounded")
 
 
-def _checked_problem(solver, fn, prox, curvature, loop="lax") -> Problem:
+def _checked_problem(solver, fn, prox, curvature, loop="lax", floor=0.0) -> Problem:
     # The prox is checked here, not by the callers' annotations (which test-time type checking
     # would enforce first), so that the message names the solver.
     if not (prox is None or isinstance(prox, NonSmooth)):
@@ -139,7 +142,7 @@ def _checked_problem(solver, fn, prox, curvature, loop="lax") -> Problem:
             "as a glmx._solvers.NonSmooth(prox, value), or None when there is no penalty; got "
             f"{prox!r}."
         )
-    return Problem(fn, prox, curvature, loop)
+    return Problem(fn, prox, curvature, loop, floor)
 
 
 class RESULTS(eqx.Enumeration):
@@ -229,10 +232,11 @@ def _dtype_of(params) -> Any:
 
 
 def status_of(
-    solver: AbstractSolver, state: Any, dtype, done_steps: Int[Array, ""]
+    solver: AbstractSolver, state: Any, dtype, done_steps: Int[Array, ""], floor=0.0
 ) -> tuple[RESULTS, Bool[Array, ""]]:
-    """The status implied by ``state`` and whether the loop should stop."""
-    tol = resolved_tol(solver, dtype)
+    """The status implied by ``state`` and whether the loop should stop: converged once the
+    optimality measure is at most the solver's tolerance or the problem's ``floor``."""
+    tol = jnp.maximum(resolved_tol(solver, dtype), floor)
     optimality = solver.optimality(state)
     bad = ~(jnp.isfinite(solver.value(state)) & ~jnp.isnan(optimality))
     converged = optimality <= tol
@@ -254,20 +258,28 @@ def iterative_solve(
     curvature: Curvature | None = None,
     *,
     loop: LoopKind = "lax",
+    attainable: Callable[[Any, Any], Float[Array, ""]] | None = None,
 ) -> Solution:
     """Run ``solver`` from ``params`` until it converges, fails, or hits ``max_steps``.
 
     One loop; under ``vmap`` each batch element stops on its own criterion (the loop keeps
     finished elements fixed), which is what per-neuron convergence relies on. ``loop`` is the
     kind of every loop of the solve (see `Problem`); the adjoint chooses it.
+
+    ``attainable(params, args)``, when given, estimates at the start the smallest optimality
+    measure that rounding lets any solver reach on this problem (for GLMs it grows with the
+    scale of ``X`` and of the residuals); the solve counts as converged once the measure is at
+    most that floor or the solver's ``tol``, whichever is larger. Unscaled data (a response of
+    1e8) then converge to the accuracy their scale allows instead of running to the step limit.
     """
-    problem = _checked_problem(solver, fn, prox, curvature, loop)
+    floor = 0.0 if attainable is None else attainable(params, args)
+    problem = _checked_problem(solver, fn, prox, curvature, loop, floor)
     dtype = _dtype_of(params)
     state = solver.init(problem, params, args)
 
     def cond(carry):
         _, state, k = carry
-        return ~status_of(solver, state, dtype, k)[1]
+        return ~status_of(solver, state, dtype, k, floor)[1]
 
     def body(carry):
         params, state, k = carry
@@ -276,5 +288,5 @@ def iterative_solve(
 
     init = (params, state, jnp.array(0))
     params, state, k = problem.while_loop(cond, body, init, max_steps=solver.max_steps + 1)
-    status, _ = status_of(solver, state, dtype, k)
+    status, _ = status_of(solver, state, dtype, k, floor)
     return Solution(params, state, status, k, solver.optimality(state), solver.value(state))

@@ -78,8 +78,10 @@ class AbstractAdjoint(ValueRepr):
         args: Any,
         curvature: Curvature | None,
         stationarity: Stationarity,
+        attainable: Callable | None = None,
     ) -> Solution:
-        """Run the solve; its derivatives with respect to ``args`` follow this adjoint."""
+        """Run the solve (``attainable``: see `iterative_solve`); its derivatives with respect to
+        ``args`` follow this adjoint."""
 
 
 _LINEAR_SOLVERS = ("cg", "cholesky")
@@ -128,7 +130,7 @@ class Implicit(AbstractAdjoint):
                 f"Implicit cg_max_steps must be a positive integer, got {self.cg_max_steps!r}."
             )
 
-    def solve(self, solver, fn, prox, params, args, curvature, stationarity):
+    def solve(self, solver, fn, prox, params, args, curvature, stationarity, attainable=None):
         return _implicit_solve(
             params,
             args,
@@ -138,6 +140,7 @@ class Implicit(AbstractAdjoint):
             curvature=curvature,
             stationarity=stationarity,
             adjoint=self,
+            attainable=attainable,
         )
 
     def _inverse(self, stationarity: Stationarity, x, args, free) -> Callable:
@@ -198,13 +201,17 @@ class Unrolled(AbstractAdjoint):
     small ``max_steps``. Prefer `Implicit` unless you need the iterations themselves.
     """
 
-    def solve(self, solver, fn, prox, params, args, curvature, stationarity):
-        return iterative_solve(solver, fn, prox, params, args, curvature, loop="bounded")
+    def solve(self, solver, fn, prox, params, args, curvature, stationarity, attainable=None):
+        return iterative_solve(
+            solver, fn, prox, params, args, curvature, loop="bounded", attainable=attainable
+        )
 
 
 @eqx.filter_custom_jvp
-def _implicit_solve(params, args, *, solver, fn, prox, curvature, stationarity, adjoint):
-    solution = iterative_solve(solver, fn, prox, params, args, curvature)
+def _implicit_solve(
+    params, args, *, solver, fn, prox, curvature, stationarity, adjoint, attainable
+):
+    solution = iterative_solve(solver, fn, prox, params, args, curvature, attainable=attainable)
     # The solver's state is not a function of args that implicit differentiation defines.
     return eqx.tree_at(lambda s: s.state, solution, None, is_leaf=lambda x: x is None)
 
