@@ -12,7 +12,7 @@ SRC = pathlib.Path(__file__).parent.parent / "src" / "glmx"
 #: Bottom to top. A unit (a module, or a private package such as ``_solvers``) may import only
 #: units of lower layers, and modules of its own package.
 LAYERS = (
-    ("_typing", "_arrays", "_repr", "_design", "_linalg"),
+    ("_typing", "_arrays", "_repr", "_design", "_linalg", "_cache"),
     ("_links",),
     ("_observations",),
     ("_prox",),

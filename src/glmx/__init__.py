@@ -8,6 +8,7 @@ from ._basis import (
     raised_cosine_log_basis as raised_cosine_log_basis,
     simulate_recurrent as simulate_recurrent,
 )
+from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._fit import (
     ConvergenceWarning as ConvergenceWarning,
     FitResult as FitResult,
