@@ -372,6 +372,7 @@ def run_workload(w: Workload, peers: dict, solver_names, repeats, quick=False) -
         f"glmx default warm fit = {rows[0].warm / times[fastest]:.0f} passes; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
+    sys.stdout.flush()  # each workload's table reaches a redirected output as soon as it is done
     return {"workload": w, "rows": rows, "passes": rows[0].warm / times[fastest], "failed": failed}
 
 
