@@ -88,6 +88,21 @@ def pass_times(X, R):
     }
 
 
+#: Library names accepted on the command line besides the keys.
+ALIASES = {"scikit-learn": "sklearn", "NeMoS": "nemos"}
+
+
+def parse_names(text, allowed, option):
+    """The comma-separated names in ``text`` (aliases resolved); exits naming ``option`` if any
+    is not in ``allowed``."""
+    names = [name.strip() for name in text.split(",") if name.strip()] if text else []
+    names = [ALIASES.get(name, name) for name in names]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown:
+        raise SystemExit(f"{option}: unknown {unknown}; choose from {sorted(allowed)}")
+    return names
+
+
 def markdown_table(header, rows):
     """A markdown table as a string; cells are printed as given."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -44,22 +44,12 @@ import time
 
 import numpy as np
 from _child import run_child, spec_for, write_data
-from _common import finish, markdown_table
+from _common import finish, markdown_table, parse_names
 from _workloads import PEER_NAMES, data_key, realistic_workloads, simulate, time_scale
 
 LIBRARIES = ("glmx", "sklearn", "glum", "statsmodels", "nemos")
 NAMES = {"glmx": "glmx", **PEER_NAMES}
 _MODULES = {"glmx": "glmx", "sklearn": "sklearn", "glum": "glum", "statsmodels": "statsmodels"}
-_ALIASES = {"scikit-learn": "sklearn", "NeMoS": "nemos"}
-
-
-def _names(text, allowed, option):
-    names = [name.strip() for name in text.split(",") if name.strip()] if text else []
-    names = [_ALIASES.get(name, name) for name in names]
-    unknown = sorted(set(names) - set(allowed))
-    if unknown:
-        raise SystemExit(f"{option}: unknown {unknown}; choose from {sorted(allowed)}")
-    return names
 
 
 def installed(libraries) -> list:
@@ -172,9 +162,9 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per child")
     args = parser.parse_args(argv)
     suite = realistic_workloads(args.quick)
-    only = _names(args.only, [w.key for w in suite], "--only")
+    only = parse_names(args.only, [w.key for w in suite], "--only")
     selected = [w for w in suite if not only or w.key in only]
-    libraries = installed(_names(args.libraries, LIBRARIES, "--libraries"))
+    libraries = installed(parse_names(args.libraries, LIBRARIES, "--libraries"))
     cache_dir = args.compilation_cache and os.path.abspath(args.compilation_cache)
 
     print(

@@ -79,6 +79,7 @@ from _common import (  # noqa: E402
     OBJECTIVES,
     finish,
     markdown_table,
+    parse_names,
     pass_times,
     peak_memory_gb,
 )
@@ -481,18 +482,6 @@ def print_summary(results: list[dict], peers: dict):
 # --- entry point -------------------------------------------------------------------------------
 
 
-_ALIASES = {"scikit-learn": "sklearn", "NeMoS": "nemos"}
-
-
-def _names(text, allowed, option):
-    names = [name.strip() for name in text.split(",") if name.strip()] if text else []
-    names = [_ALIASES.get(name, name) for name in names]
-    unknown = sorted(set(names) - set(allowed))
-    if unknown:
-        raise SystemExit(f"{option}: unknown {unknown}; choose from {sorted(allowed)}")
-    return names
-
-
 def main(argv=None) -> int:
     """Run the suite; returns the exit status (1 if a glmx default fit failed)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -515,11 +504,11 @@ def main(argv=None) -> int:
         help="glmx solver classes given their own rows, where they exist and suit the penalty",
     )
     args = parser.parse_args(argv)
-    kinds = _names(args.designs, DESIGN_KINDS, "--designs")
+    kinds = parse_names(args.designs, DESIGN_KINDS, "--designs")
     kinds = [kind for kind in DESIGN_KINDS if kind in kinds]  # realistic first
     suite = workloads(args.quick, kinds)
-    only = _names(args.only, [w.key for w in workloads(args.quick)], "--only")
-    skip = _names(args.skip_peers, PEER_NAMES, "--skip-peers")
+    only = parse_names(args.only, [w.key for w in workloads(args.quick)], "--only")
+    skip = parse_names(args.skip_peers, PEER_NAMES, "--skip-peers")
     repeats = 1 if args.quick else max(1, args.repeats)
     selected = [w for w in suite if not only or w.key in only]
 
