@@ -67,3 +67,64 @@ def test_per_neuron_designs_exclude_each_neurons_own_rows():
     start = pop.initialize_params(X_per, Y)
     expected = [np.log(np.mean(y[keep0])), np.log(np.mean(y[keep1]))]
     np.testing.assert_allclose(start.intercept, expected, rtol=1e-12)
+
+
+def _aligned_copy(X):
+    """``X`` in a 64-byte aligned buffer (the kind a fit adopts without copying)."""
+    raw = np.empty(X.nbytes + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    out = raw[start : start + X.nbytes].view(X.dtype).reshape(X.shape)
+    out[...] = X
+    return out
+
+
+def test_missing_rows_the_same_from_numpy_jax_traced_and_aligned_inputs():
+    """NaN rows are found before the program (NumPy on the host, JAX arrays by a small
+    program), zeroed in a private copy, never in the caller's array; traced designs are
+    cleaned inside the program. All give the same fit."""
+    import jax
+
+    X, y, _, _ = simulate("poisson")
+    X_nan, y_nan, keep = _with_missing(X, y)
+    before = X_nan.copy()
+    model = glmx.GLM(glmx.Poisson())
+    reference, result = glmx.fit(model, X_nan, y_nan, TIGHT)
+    np.testing.assert_array_equal(X_nan, before)  # the caller's array keeps its NaN
+    assert int(result.n_excluded) == 3
+    from_jax, result_jax = glmx.fit(model, jax.numpy.asarray(X_nan), y_nan, TIGHT)
+    assert int(result_jax.n_excluded) == 3
+    np.testing.assert_allclose(from_jax.coef, reference.coef, rtol=1e-10)
+    traced = jax.jit(lambda X: glmx.fit(model, X, y_nan, TIGHT)[0].coef)(X_nan)
+    np.testing.assert_allclose(traced, reference.coef, rtol=1e-10)
+    aligned = _aligned_copy(X)
+    adopted, _ = glmx.fit(model, aligned, y, TIGHT)
+    copied, _ = glmx.fit(model, X, y, TIGHT)
+    np.testing.assert_allclose(adopted.coef, copied.coef, rtol=1e-12)
+
+
+def test_an_aligned_float_array_is_adopted_without_a_copy_and_others_are_copied():
+    from glmx._arrays import host_nan_rows, host_to_jax
+
+    X = _aligned_copy(np.arange(12.0).reshape(4, 3))
+    assert host_to_jax(X, np.float64).unsafe_buffer_pointer() == X.ctypes.data
+    assert host_to_jax(X, np.float32).unsafe_buffer_pointer() != X.ctypes.data
+    X[1, 2] = np.nan
+    rows = host_nan_rows(X)
+    np.testing.assert_array_equal(rows, [False, True, False, False])
+    zeroed = np.asarray(host_to_jax(X, np.float64, rows))
+    np.testing.assert_array_equal(zeroed[1], 0.0)
+    assert np.isnan(X[1, 2])  # the copy is zeroed, not the caller's array
+    stacked = np.stack([X, np.zeros_like(X)])  # per-neuron designs: rows of every neuron
+    np.testing.assert_array_equal(host_nan_rows(stacked), [rows, np.zeros(4, bool)])
+
+
+def test_a_missing_row_is_zeroed_in_every_block_of_a_dict_design():
+    """A row with a NaN in one block and huge values in another is left out entirely: the
+    huge values never reach the linear predictor (where they would overflow)."""
+    X, y, _, _ = simulate("poisson")
+    X_nan, y_nan, keep = _with_missing(X, y)
+    huge = X_nan[:, 2:].copy()
+    huge[[3, 10]] = 1e300
+    model, result = glmx.fit(glmx.GLM(glmx.Poisson()), {"a": X_nan[:, :2], "b": huge}, y_nan)
+    assert bool(result.converged) and int(result.n_excluded) == 3
+    assert np.all(np.isfinite(model.coef["a"])) and np.all(np.isfinite(model.coef["b"]))

@@ -203,3 +203,25 @@ def test_inner_active_set_solve_meets_the_lasso_optimality_conditions():
     assert 0 < active.sum() < d
     np.testing.assert_allclose(model_grad[active], -lam * np.sign(z[active]), atol=1e-9)
     assert np.all(np.abs(model_grad[~active]) <= lam + 1e-9)
+
+
+def test_grams_summed_over_blocks_of_rows_equal_the_dense_products():
+    """Past `GRAM_BLOCK_ROWS` rows the Grams are summed block by block (the last block moved
+    back, its shared rows counted once): equal to the dense products, under vmap too."""
+    import jax
+    import jax.numpy as jnp
+
+    from glmx import _objective
+
+    n = 2 * _objective.GRAM_BLOCK_ROWS + 123
+    rng = np.random.default_rng(3)
+    X = jnp.asarray(rng.normal(size=(n, 4)))
+    w = jnp.asarray(rng.uniform(0.1, 2.0, size=n))
+    v = jnp.asarray(rng.normal(size=n))
+    symmetric = _objective._gram(X, jnp.sqrt(w), None, X.dtype)
+    np.testing.assert_allclose(symmetric, (X * w[:, None]).T @ X, rtol=1e-12)
+    signed = _objective._gram(X, v, jnp.ones_like(v), X.dtype)
+    np.testing.assert_allclose(signed, (X * v[:, None]).T @ X, rtol=1e-10, atol=1e-10)
+    W = jnp.stack([w, 2 * w])
+    batched = jax.vmap(lambda s: _objective._gram(X, s, None, X.dtype))(jnp.sqrt(W))
+    np.testing.assert_allclose(batched[1], 2 * symmetric, rtol=1e-12)

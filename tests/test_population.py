@@ -232,7 +232,7 @@ def test_chunking_over_neurons_gives_the_same_fit(monkeypatch):
     whole, whole_result = glmx.fit(pop, X, Y, TIGHT)
     # A budget that fits two neurons' working arrays at a time: chunks of 2, then 1.
     monkeypatch.setattr(fit_module, "WORKING_MEMORY_BYTES", 2 * 10 * 300 * 8)
-    assert fit_module.neuron_chunk_size(300, NEURONS, jnp.float64) == 2
+    assert fit_module.neuron_chunk_size(300, 4, NEURONS, jnp.float64) == 2
     # The budget is read when the fit is traced: a solver with other settings forces a new trace.
     chunked, chunked_result = glmx.fit(pop, X, Y, glmx.LBFGS(tol=1e-11, max_steps=1001))
     np.testing.assert_allclose(chunked.coef, whole.coef, rtol=1e-10)

@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._data import Data, in_dtype
-from ._design import missing_rows, nan_rows
+from ._data import Data, design_nan_rows, in_dtype
+from ._design import missing_rows
 
 
 def _blocks(X) -> list:
@@ -29,12 +29,12 @@ def _blocks(X) -> list:
     return [("X", X)]
 
 
-def value_problems(glm, X, y, sample_weight, offset) -> list:
+def value_problems(glm, X, y, sample_weight, offset, x_nan) -> list:
     """Every value rule, as ``(label, bad, message, values)``: ``bad`` marks offending entries
     of ``values`` (named ``label`` in messages; ``None`` for a hyperparameter). ``X`` is an
-    array or dict design."""
+    array or dict design, ``x_nan`` its rows holding a NaN (`glmx._data.design_nan_rows`)."""
     observation, regularizer = glm.observation, glm.regularizer
-    keep = ~missing_rows(nan_rows(X), y)
+    keep = ~missing_rows(x_nan, y)
     problems = [
         (label, jnp.isinf(block), f"{label} must be finite (NaN marks a missing row)", block)
         for label, block in _blocks(X)
@@ -55,11 +55,11 @@ def value_problems(glm, X, y, sample_weight, offset) -> list:
     return problems
 
 
-def _coverage(X, y, sample_weight) -> tuple:
+def _coverage(x_nan, y, sample_weight) -> tuple:
     """Whether every observation is missing, and whether none left has a positive weight. Over
     all neurons of a population: a neuron without data is reported as failed by its status
     while the others are fitted (docs/populations.md)."""
-    missing = missing_rows(nan_rows(X), y)
+    missing = missing_rows(x_nan, y)
     w = sample_weight[:, None] if missing.ndim == 2 and sample_weight.ndim == 1 else sample_weight
     return jnp.all(missing), ~jnp.any(~missing & (w > 0))
 
@@ -68,24 +68,24 @@ _ALL_MISSING = "every row has a NaN in X or y; nothing is left to fit."
 _NO_WEIGHT = "sample_weight is zero on every row without NaN; nothing is left to fit."
 
 
-def _coverage_problems(X, y, sample_weight) -> list:
+def _coverage_problems(x_nan, y, sample_weight) -> list:
     """The two rows-left-to-fit rules as ``(bad, message)``."""
-    all_missing, no_weight = _coverage(X, y, sample_weight)
+    all_missing, no_weight = _coverage(x_nan, y, sample_weight)
     return [(all_missing, _ALL_MISSING), (no_weight, _NO_WEIGHT)]
 
 
-def value_flags(glm, X, y, sample_weight, offset):
+def value_flags(glm, X, y, sample_weight, offset, x_nan):
     """One boolean per rule of `value_problems`, then the two coverage rules: which fail."""
-    problems = value_problems(glm, X, y, sample_weight, offset)
+    problems = value_problems(glm, X, y, sample_weight, offset, x_nan)
     flags = [jnp.any(bad) for _, bad, _, _ in problems]
-    flags += [jnp.any(bad) for bad, _ in _coverage_problems(X, y, sample_weight)]
+    flags += [jnp.any(bad) for bad, _ in _coverage_problems(x_nan, y, sample_weight)]
     return jnp.stack(flags)
 
 
-def raise_first_problem(glm, X, y, sample_weight, offset) -> None:
+def raise_first_problem(glm, X, y, sample_weight, offset, x_nan) -> None:
     """Raise the message of the first failing rule, naming the first offending entry. Runs
     eagerly, on the error path only."""
-    for label, bad, message, values in value_problems(glm, X, y, sample_weight, offset):
+    for label, bad, message, values in value_problems(glm, X, y, sample_weight, offset, x_nan):
         if not bool(jnp.any(bad)):
             continue
         if label is None:  # a hyperparameter
@@ -94,7 +94,7 @@ def raise_first_problem(glm, X, y, sample_weight, offset) -> None:
         first = tuple(np.argwhere(bad)[0])
         where = "[" + ", ".join(str(int(i)) for i in first) + "]"
         raise ValueError(f"{message}, but {label}{where} is {values[first]}.")
-    for bad, message in _coverage_problems(X, y, sample_weight):
+    for bad, message in _coverage_problems(x_nan, y, sample_weight):
         if bool(jnp.any(bad)):
             raise ValueError(message)
 
@@ -106,19 +106,24 @@ def _show(value) -> str:
     return str(value.tolist() if value.size <= 8 else value)
 
 
-def with_checks(glm, X, y, sample_weight, offset):
+def with_checks(glm, X, y, sample_weight, offset, x_nan):
     """``y`` carrying every value rule as ``eqx.error_if``, for traced inputs."""
-    for _, bad, message, _ in value_problems(glm, X, y, sample_weight, offset):
+    for _, bad, message, _ in value_problems(glm, X, y, sample_weight, offset, x_nan):
         y = eqx.error_if(y, jnp.any(bad), message + ".")
-    for bad, message in _coverage_problems(X, y, sample_weight):
+    for bad, message in _coverage_problems(x_nan, y, sample_weight):
         y = eqx.error_if(y, bad, message)
     return y
+
+
+def _inputs(data: Data) -> tuple:
+    """The arguments of the rules (`value_problems`), from `in_dtype` data."""
+    return data.X, data.y, data.sample_weight, data.offset, design_nan_rows(data)
 
 
 @eqx.filter_jit
 def _checked_program(work, glm, data: Data, args: tuple):
     data = in_dtype(data)
-    inputs = (data.X, data.y, data.sample_weight, data.offset)
+    inputs = _inputs(data)
     if data.traced:
         data = eqx.tree_at(lambda d: d.y, data, with_checks(glm, *inputs))
         return work(glm, data, *args), None
@@ -148,8 +153,7 @@ def run_checked(work, glm, data: Data, *args):
     ``ValueError`` naming the argument and the first offending entry)."""
     out, flags = _checked_program(work, glm, data, args)
     if flags is not None and bool(np.any(np.asarray(flags))):
-        checked = in_dtype(data)
-        raise_first_problem(glm, checked.X, checked.y, checked.sample_weight, checked.offset)
+        raise_first_problem(glm, *_inputs(in_dtype(data)))
         # Never return the skipped work's placeholder, even if the failing rule was not found.
         raise ValueError("the inputs failed a value check (non-finite or out-of-range values).")
     return out

@@ -112,16 +112,41 @@ def observed_weights(params, args: Args) -> Float[Array, " n"]:
     return jnp.where(args.weights > 0, args.weights * curvature, 0.0)
 
 
-def _gram(X, row_scale, low_precision: bool):
-    """``(X * row_scale[:, None])^T (X * row_scale[:, None])``, optionally formed in float32.
+#: Rows per block when a Gram is accumulated block by block (`_gram`): its temporaries are a
+#: block of ``X`` (per neuron, under a population's ``vmap``), never an ``X``-sized array.
+GRAM_BLOCK_ROWS = 4096
 
-    The symmetric form (both factors scaled) is much faster under ``vmap`` over neurons that
-    share ``X`` than ``(X * w)^T X`` (measured: 100 neurons, 3.7 s against 2.5 s per fit)."""
-    dtype = X.dtype
-    if low_precision and jnp.finfo(dtype).bits > 32:
-        X = X.astype(jnp.float32)
-    scaled = X if row_scale is None else X * row_scale.astype(X.dtype)[:, None]
-    return (scaled.T @ scaled).astype(dtype)
+
+def _gram(X, left, right, dtype):
+    """``(X * left[:, None])^T (X * right[:, None])`` in ``dtype`` (``right=None``: the
+    symmetric form, both factors scaled by ``left``), accumulated over blocks of
+    `GRAM_BLOCK_ROWS` rows.
+
+    The symmetric form is much faster under ``vmap`` over neurons that share ``X`` than
+    ``(X * w)^T X`` (measured: 100 neurons, 3.7 s against 2.5 s per fit)."""
+    n, p = X.shape
+
+    def part(rows, a, b):
+        rows = rows.astype(dtype)
+        scaled = rows * a.astype(dtype)[:, None]
+        other = scaled if b is None else rows * b.astype(dtype)[:, None]
+        return scaled.T @ other
+
+    if n <= GRAM_BLOCK_ROWS:
+        return part(X, left, right)
+    block = GRAM_BLOCK_ROWS
+    take = lambda v, start: jax.lax.dynamic_slice_in_dim(v, start, block)  # noqa: E731
+
+    def add_block(i, total):
+        # The last block is moved back to end at row n; the rows it shares with the block
+        # before are counted once (their left scale is zero here).
+        start = jnp.minimum(i * block, n - block)
+        fresh = start + jnp.arange(block) >= i * block
+        a = jnp.where(fresh, take(left, start), 0.0)
+        return total + part(take(X, start), a, None if right is None else take(right, start))
+
+    blocks = -(-n // block)
+    return jax.lax.fori_loop(0, blocks, add_block, jnp.zeros((p, p), dtype))
 
 
 def _bordered(gram, column_sums, total, args: Args, coef, with_penalty: bool):
@@ -145,14 +170,16 @@ def fisher_hessian(params, args: Args, low_precision: bool, *, with_penalty: boo
     ``X1^T diag(w) X1`` with ``X1 = [X, 1]`` (the exact Hessian for canonical links), plus the
     penalty's Hessian if ``with_penalty``. The Gram is the cost: ``n p^2`` flops."""
     w = fisher_weights(params, args)
-    gram = _gram(args.X, jnp.sqrt(w), low_precision)
+    dtype = args.X.dtype
+    gram = _gram(args.X, jnp.sqrt(w), None, jnp.float32 if low_precision else dtype)
+    gram = gram.astype(dtype)
     return _bordered(gram, w @ args.X, jnp.sum(w), args, params[0], with_penalty)
 
 
 def weighted_gram(params, args: Args, row_weights, with_penalty: bool):
     """``X1^T diag(row_weights) X1`` over ``(coef, intercept)`` in the data's dtype, for signed
     weights (masked features decoupled), plus the penalty's Hessian if ``with_penalty``."""
-    gram = (args.X * row_weights[:, None]).T @ args.X
+    gram = _gram(args.X, row_weights, jnp.ones_like(row_weights), args.X.dtype)
     total = jnp.sum(row_weights)
     return _bordered(gram, row_weights @ args.X, total, args, params[0], with_penalty)
 
