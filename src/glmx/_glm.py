@@ -47,6 +47,10 @@ class GLM(ValueRepr):
     - ``intercept``: a scalar, or ``None`` before fitting.
     - ``scale``: the dispersion (``Var(y) = scale * V(mu)``); estimated by the fit for Gamma and
       Gaussian, 1 for the others.
+    - ``fit_intercept``: ``False`` for a model without an intercept (``E[y | x] =
+      inverse_link(x . coef + offset)``; scikit-learn's ``fit_intercept=False``, statsmodels
+      without a constant column): fits hold the intercept at zero, inference leaves it out of
+      the parameters. Default ``True``.
 
     **Example:**
     ```python
@@ -61,8 +65,14 @@ class GLM(ValueRepr):
     coef: Coef | None = eqx.field(default=None, converter=_as_coef)
     intercept: Float[Array, "*batch"] | None = eqx.field(default=None, converter=_as_optional_array)
     scale: Float[Array, "*batch"] = eqx.field(default=1.0, converter=as_float_leaf)
+    fit_intercept: bool = eqx.field(default=True, static=True)
 
     def __check_init__(self):
+        if not isinstance(self.fit_intercept, bool):
+            raise TypeError(
+                f"fit_intercept must be True or False, got {type(self.fit_intercept).__name__} "
+                f"{self.fit_intercept!r}."
+            )
         if (self.coef is None) != (self.intercept is None):
             given, missing = (
                 ("coef", "intercept") if self.intercept is None else ("intercept", "coef")
@@ -174,14 +184,16 @@ class GLM(ValueRepr):
         sample_weight: Real[ArrayLike, " n"] | None = None,
     ) -> "GLM":
         """A copy with zero coefficients (mirroring ``X``) and the intercept set so that the
-        model's mean equals the (weighted) mean of ``y``; rows with NaN in ``X`` or ``y`` are
-        ignored."""
+        model's mean equals the (weighted) mean of ``y`` (zero without an intercept); rows with
+        NaN in ``X`` or ``y`` are ignored."""
         y = jnp.asarray(y)
         keep = ~missing_rows(nan_rows(X), y)
         w = jnp.ones_like(y) if sample_weight is None else jnp.asarray(sample_weight)
         intercept = initial_intercept(
             self.observation, jnp.where(keep, y, 0.0), jnp.where(keep, w, 0.0)
         )
+        if not self.fit_intercept:
+            intercept = jnp.zeros_like(intercept)
         if isinstance(X, dict):
             keys = keys_of(X)
             sizes = [jnp.shape(X[k])[1] for k in keys]

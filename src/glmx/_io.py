@@ -116,6 +116,7 @@ def _decode_module(node, arrays: dict, classes: dict):
             coef=glm.coef,
             intercept=glm.intercept,
             scale=glm.scale,
+            fit_intercept=glm.fit_intercept,
         )
     return cls(**fields)
 

@@ -42,6 +42,8 @@ class Args(AbstractRows):
     regularizer: AbstractRegularizer
     # -mean of the log-likelihood's parameter-free part (e.g. log y!), computed once per fit.
     constant: Float[Array, ""]
+    # False: the intercept is held at zero (no part in the predictor, decoupled curvature).
+    fit_intercept: bool = eqx.field(default=True, static=True)
 
     @property
     def n_rows(self) -> int:
@@ -64,8 +66,10 @@ def masked(coef: Float[Array, " p"], args: Args) -> Float[Array, " p"]:
 
 
 def predictor(params, args: Args) -> Float[Array, " n"]:
-    """The linear predictor ``X @ coef + intercept + offset`` at ``params``."""
+    """The linear predictor ``X @ coef + intercept + offset`` at ``params`` (without the
+    intercept when the model has none)."""
     coef, intercept = params
+    intercept = intercept if args.fit_intercept else jnp.zeros_like(intercept)
     return linear_predictor(args.X, masked(coef, args), intercept, args.offset)
 
 
@@ -80,11 +84,11 @@ def penalised_objective(params, args: Args) -> Float[Array, ""]:
 
 def free_coordinates(params, args: Args) -> Bool[Array, " d"]:
     """Which of ``(coef..., intercept)`` move freely at a solution: coefficients off the
-    penalty's kinks and not masked out, and the intercept."""
+    penalty's kinks and not masked out, and the intercept if the model has one."""
     free = args.regularizer.smooth_at(params[0])
     if args.feature_mask is not None:
         free = free & (args.feature_mask > 0)
-    return jnp.concatenate([free, jnp.ones((1,), bool)])
+    return jnp.concatenate([free, jnp.full((1,), args.fit_intercept)])
 
 
 # --- curvature ---------------------------------------------------------------------------------
@@ -151,8 +155,11 @@ def _gram(X, left, right, dtype):
 
 def _bordered(gram, column_sums, total, args: Args, coef, with_penalty: bool):
     """The matrix over ``(coef, intercept)``: ``[[gram, column_sums], [column_sums^T, total]]``
-    with masked features decoupled, plus the penalty's Hessian when the objective has it."""
+    with masked features (and an intercept the model does not have) decoupled, plus the
+    penalty's Hessian when the objective has it."""
     p = gram.shape[0]
+    if not args.fit_intercept:
+        column_sums, total = jnp.zeros_like(column_sums), jnp.ones_like(total)
     if args.feature_mask is not None:
         mask = args.feature_mask
         gram = gram * jnp.outer(mask, mask) + jnp.diag(1.0 - mask)
@@ -223,9 +230,11 @@ def observed_hessian_vector(params, args: Args):
 
     def product(u):
         u_coef, u_intercept = u[:-1], u[-1]
-        rows = v * linear_predictor(args.X, keep * u_coef, u_intercept)
+        shift = u_intercept if args.fit_intercept else jnp.zeros_like(u_intercept)
+        rows = v * linear_predictor(args.X, keep * u_coef, shift)
         penalty = jax.jvp(jax.grad(args.regularizer.penalty), (coef,), (u_coef,))[1]
         top = keep * (rows @ args.X) + (1.0 - keep) * u_coef + penalty
-        return jnp.concatenate([top, jnp.sum(rows)[None]])
+        last = jnp.sum(rows) if args.fit_intercept else u_intercept
+        return jnp.concatenate([top, last[None]])
 
     return product

@@ -96,6 +96,7 @@ class PopulationGLM(ValueRepr):
       Masked coefficients are exactly zero after a fit and take no part in it.
     - ``coef`` ``(neurons, p)`` (or a dict of ``(neurons, p_k)``), ``intercept`` ``(neurons,)``,
       ``scale`` ``(neurons,)``: parameters, usually left to `glmx.fit`.
+    - ``fit_intercept``: ``False`` for neurons without an intercept (as for `GLM`).
 
     Fit with ``glmx.fit(pop, X, Y)`` where ``Y`` is ``(n, neurons)`` and ``X`` is shared
     ``(n, p)`` or per neuron ``(neurons, n, p)`` (or a dict of either). Each neuron stops on its
@@ -123,11 +124,12 @@ class PopulationGLM(ValueRepr):
         coef=None,
         intercept=None,
         scale=1.0,
+        fit_intercept: bool = True,
     ):
         if not isinstance(n_neurons, int | np.integer) or n_neurons < 1:
             raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}.")
         self.n_neurons = int(n_neurons)
-        glm = GLM(observation, regularizer, coef, intercept, scale)
+        glm = GLM(observation, regularizer, coef, intercept, scale, fit_intercept)
         self.glm = broadcast_neurons(glm, self.n_neurons)
         self.feature_mask = _as_mask(feature_mask)
         masks = (
@@ -153,6 +155,10 @@ class PopulationGLM(ValueRepr):
     def coef(self):
         """``(neurons, p)``, or a dict of ``(neurons, p_k)``; ``None`` before fitting."""
         return self.glm.coef
+
+    @property
+    def fit_intercept(self) -> bool:
+        return self.glm.fit_intercept
 
     @property
     def intercept(self):

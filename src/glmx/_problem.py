@@ -210,28 +210,32 @@ def setup(glm: GLM, rows: Rows, use_table) -> tuple[Args, tuple, Float[Array, " 
         glm.observation,
         glm.regularizer,
         constant,
+        glm.fit_intercept,
     )
     if glm.coef is None:
         coef = jnp.zeros(rows.X.shape[1], rows.X.dtype)
         params = (coef, initial_intercept(glm.observation, y, weights))
     else:
         params = (masked(glm.coef, args), glm.intercept)
+    if not glm.fit_intercept:
+        params = (params[0], jnp.zeros_like(params[1]))
     return args, params, weights
 
 
-def count_dof_resid(coef, weights) -> Float[Array, ""]:
+def count_dof_resid(coef, weights, fit_intercept: bool = True) -> Float[Array, ""]:
     """The residual degrees of freedom by count: the weighted number of rows used minus the
-    non-zero parameters (coefficients and the intercept), as NeMoS and statsmodels count them
-    for unpenalised fits. (`glmx.inference` reports the effective count, which differs for
-    penalties with curvature such as Ridge.)"""
-    return jnp.sum(weights) - (jnp.count_nonzero(coef) + 1).astype(weights.dtype)
+    non-zero parameters (coefficients and the intercept if the model has one), as NeMoS and
+    statsmodels count them for unpenalised fits. (`glmx.inference` reports the effective
+    count, which differs for penalties with curvature such as Ridge.)"""
+    parameters = jnp.count_nonzero(coef) + int(fit_intercept)
+    return jnp.sum(weights) - parameters.astype(weights.dtype)
 
 
 def finish(glm: GLM, params, args: Args, weights) -> tuple[GLM, Float[Array, ""]]:
     """The fitted model with its estimated scale, and the count residual degrees of freedom."""
     coef, intercept = masked(params[0], args), params[1]
     mean = args.observation.link.inverse(predictor((coef, intercept), args))
-    dof_resid = count_dof_resid(coef, weights)
+    dof_resid = count_dof_resid(coef, weights, args.fit_intercept)
     scale = args.observation.estimate_scale(args.y, mean, dof_resid, weights)
     fitted = eqx.tree_at(
         lambda m: (m.coef, m.intercept, m.scale),

@@ -124,7 +124,7 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
     bread, start = jax.lax.optimization_barrier(
         (bread, initial_intercept(observation, args.y, weights))
     )
-    null_eta = _null_fit(args, start) + args.offset
+    null_eta = args.offset + (_null_fit(args, start) if glm.fit_intercept else 0.0)
     null_mean = observation.link.inverse(null_eta)
     null_deviance = jnp.sum(weights * jnp.where(missing, 0.0, observation.deviance(y, null_mean)))
     # statsmodels' llf: the Gaussian with identity link at its maximum-likelihood variance.
@@ -135,10 +135,12 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
     def loglik(m, s):
         return jnp.sum(weights * jnp.where(missing, 0.0, observation.log_likelihood(y, m, s)))
 
+    # Without an intercept, the parameters are the coefficients only.
+    d = d if glm.fit_intercept else d - 1
     return dict(
-        params=jnp.concatenate([coef, glm.intercept[None]]),
-        cov=cov,
-        free=free,
+        params=jnp.concatenate([coef, glm.intercept[None]])[:d],
+        cov=cov[:d, :d],
+        free=free[:d],
         scale=scale,
         edf=edf,
         dof_resid_effective=dof_resid,
@@ -169,16 +171,17 @@ def _inference_work(glm: GLM, data: Data, groups, cov_type, information, n_group
 # --- the public entry point --------------------------------------------------------------
 
 
-def _names_and_blocks(X, n_features: int):
+def _names_and_blocks(X, n_features: int, fit_intercept: bool):
+    last = ("intercept",) if fit_intercept else ()
     keys = keys_of(X)
     if keys is None:
-        return tuple(f"x[{i}]" for i in range(n_features)) + ("intercept",), ()
+        return tuple(f"x[{i}]" for i in range(n_features)) + last, ()
     names, blocks, start = [], [], 0
     for key, size in zip(keys, block_sizes(X)):
         names += [f"{key}[{i}]" for i in range(size)]
         blocks.append((key, start, start + size))
         start += size
-    return tuple(names) + ("intercept",), tuple(blocks)
+    return tuple(names) + last, tuple(blocks)
 
 
 def _describe(model) -> str:
@@ -278,11 +281,12 @@ def inference(
     else:
         labels, n_groups = _cluster_labels(groups, n)
     values = run_checked(_inference_work, glm, data, labels, cov_type, information, n_groups)
-    names, blocks = _names_and_blocks(data.X, data.n_features)
+    names, blocks = _names_and_blocks(data.X, data.n_features, glm.fit_intercept)
     return Inference(
         **values,
         names=names,
         blocks=blocks,
+        fit_intercept=glm.fit_intercept,
         cov_type=cov_type,
         information=information,
         use_t=use_t,

@@ -36,7 +36,8 @@ class Inference(ValueRepr):
     array has a leading neuron axis; `neuron(k)` selects one.
 
     Parameters are flat, ``(coef..., intercept)``, named by `names` (``"x[3]"`` for an array
-    design, ``"stim[3]"`` for block ``"stim"`` of a dict design, ``"intercept"`` last).
+    design, ``"stim[3]"`` for block ``"stim"`` of a dict design, ``"intercept"`` last); a model
+    without an intercept (``fit_intercept=False``) has the coefficients only.
 
     **Fields:**
     - ``params`` ``(d,)``: the estimates; ``cov`` ``(d, d)``: their covariance (`cov_type`).
@@ -75,13 +76,15 @@ class Inference(ValueRepr):
     information: str = eqx.field(static=True)
     use_t: bool = eqx.field(static=True)
     description: str = eqx.field(static=True)
+    fit_intercept: bool = eqx.field(static=True, default=True)
 
     # --- fit statistics -------------------------------------------------------------------
 
     @property
     def dof_model(self):
-        """``edf - 1``: the model's degrees of freedom beside the intercept."""
-        return self.edf - 1.0
+        """``edf - 1``: the model's degrees of freedom beside the intercept (``edf`` for a
+        model without one)."""
+        return self.edf - float(self.fit_intercept)
 
     @property
     def aic(self):
@@ -191,10 +194,14 @@ class Inference(ValueRepr):
             if R.ndim == 1:
                 R = R[None, :]
             if R.ndim != 2 or R.shape[1] != d:
+                order = (
+                    f"the {d - 1} coefficients, then the intercept"
+                    if self.fit_intercept
+                    else f"the {d} coefficients; the model has no intercept"
+                )
                 raise ValueError(
-                    f"restrictions must be a (r, {d}) matrix over the {d} parameters (the "
-                    f"{d - 1} coefficients, then the intercept), or names/indices of "
-                    f"parameters, or a block name; got shape {R.shape}."
+                    f"restrictions must be a (r, {d}) matrix over the {d} parameters ({order}), "
+                    f"or names/indices of parameters, or a block name; got shape {R.shape}."
                 )
             return R.astype(self.params.dtype)
         if not indices:
@@ -206,7 +213,7 @@ class Inference(ValueRepr):
             if name not in self.names:
                 raise ValueError(
                     f"{name!r} is not a parameter name; names are like {list(self.names[:3])} "
-                    "and 'intercept'."
+                    f"and {self.names[-1]!r}."
                 )
             return self.names.index(name)
         if not 0 <= int(name) < len(self.names):

@@ -40,6 +40,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         solver_name=None,
         solver_kwargs=None,
         link=None,
+        fit_intercept=True,
     ):
         self.observation_model = observation_model
         self.regularizer = regularizer
@@ -47,6 +48,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         self.solver_name = solver_name
         self.solver_kwargs = solver_kwargs
         self.link = link
+        self.fit_intercept = fit_intercept
 
     def _solver(self):
         return build_solver(self.solver_name, self.solver_kwargs)
@@ -63,8 +65,9 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
                 feature_mask=self.feature_mask,
                 coef=coef,
                 intercept=intercept,
+                fit_intercept=self.fit_intercept,
             )
-        return CoreGLM(observation, regularizer, coef, intercept)
+        return CoreGLM(observation, regularizer, coef, intercept, fit_intercept=self.fit_intercept)
 
     def _check_Xy(self, X, y, reset: bool):
         return check_Xy(self, X, y, reset, multi_output=self._population)
@@ -230,6 +233,7 @@ class GLM(_GLMEstimator):
       ``solver_kwargs``: a dict for the solver (``max_steps``, ``tol``, ...).
     - ``link``: ``None`` (the family's default, so changing ``observation_model`` changes the
       link too), or ``"log"``, ``"softplus"``, ``"identity"``, ``"logit"``, ``"inverse"``.
+    - ``fit_intercept``: ``False`` for a model without an intercept (``intercept_`` is then 0).
 
     **Attributes after fit:** ``coef_`` ``(p,)`` (a dict for dict designs), ``intercept_``,
     ``scale_``, ``dof_resid_``, ``solver_state_`` (the `glmx.FitResult`, or the step state
@@ -267,9 +271,16 @@ class PopulationGLM(_GLMEstimator):
         solver_kwargs=None,
         link=None,
         feature_mask=None,
+        fit_intercept=True,
     ):
         super().__init__(
-            observation_model, regularizer, regularizer_strength, solver_name, solver_kwargs, link
+            observation_model,
+            regularizer,
+            regularizer_strength,
+            solver_name,
+            solver_kwargs,
+            link,
+            fit_intercept,
         )
         self.feature_mask = feature_mask
 
