@@ -25,7 +25,7 @@ LAYERS = (
     ("_objective",),
     ("_problem",),
     ("_fit", "_inference", "_basis"),
-    ("_io", "_pynapple"),
+    ("_io", "_pynapple", "_dispersion"),
     ("_sklearn",),
     ("sklearn", "__init__"),  # the public faces
 )

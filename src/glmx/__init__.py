@@ -9,6 +9,10 @@ from ._basis import (
     simulate_recurrent as simulate_recurrent,
 )
 from ._cache import enable_compilation_cache as enable_compilation_cache
+from ._dispersion import (
+    DispersionFit as DispersionFit,
+    fit_negative_binomial as fit_negative_binomial,
+)
 from ._fit import (
     ConvergenceWarning as ConvergenceWarning,
     FitResult as FitResult,

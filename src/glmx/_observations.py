@@ -371,10 +371,12 @@ class NegativeBinomial(AbstractObservation):
         )
 
     def kernel_log_likelihood(self, y, eta, scale=1.0):
+        # With z = log(mu / r): r log(r / (r + mu)) + y log(mu / (r + mu)) written with
+        # softplus, which stays accurate when alpha = 1 / r is small (no cancellation of
+        # r log r against r log(r + mu)).
         r = self._size(eta)
-        log_mean = self.link.log_inverse(eta)
-        log_total = jnp.logaddexp(jnp.log(r), log_mean)
-        return r * (jnp.log(r) - log_total) + y * (log_mean - log_total)
+        z = self.link.log_inverse(eta) - jnp.log(r)
+        return -r * jax.nn.softplus(z) - y * jax.nn.softplus(-z)
 
     def constant_log_likelihood(self, y, scale=1.0):
         r = self._size(y)
