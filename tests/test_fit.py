@@ -226,6 +226,9 @@ def test_nan_rows_are_excluded_and_counted():
     predictions = model.predict(X_nan)
     assert np.isnan(predictions[3]) and np.isfinite(predictions[20])
     np.testing.assert_allclose(model.score(X_nan, y_nan), clean.score(X[keep], y[keep]))
+    # Samples too are NaN on those rows (a Poisson sampler given a NaN mean returns -1).
+    samples, _ = model.simulate(jax.random.key(0), X_nan)
+    assert np.array_equal(np.isnan(samples), np.isnan(predictions))
 
 
 def test_warm_start_from_the_optimum_takes_no_steps():

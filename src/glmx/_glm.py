@@ -171,10 +171,13 @@ class GLM(ValueRepr):
     ) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
         """Draw ``y`` for each row of ``X``: returns ``(samples, means)``, both ``(n,)``.
 
-        Uses the model's ``scale`` (the fitted dispersion for Gamma and Gaussian).
+        Uses the model's ``scale`` (the fitted dispersion for Gamma and Gaussian). Rows of
+        ``X`` with NaN give NaN in both (a sampler fed a NaN mean returns an arbitrary value,
+        e.g. -1 for Poisson counts).
         """
         mean = self.predict(X, offset)
-        return self.observation.sample(key, mean, self.scale), mean
+        samples = self.observation.sample(key, mean, self.scale)
+        return jnp.where(jnp.isnan(mean), jnp.nan, samples), mean
 
     def initialize_params(
         self,

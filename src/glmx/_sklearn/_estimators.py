@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._data import glm_of
-from .._design import ravel_coef
+from .._design import missing_rows, nan_rows, ravel_coef
 from .._fit import StepState, fit as core_fit, init_state, update
 from .._glm import GLM as CoreGLM
 from .._population import PopulationGLM as CorePopulationGLM
@@ -90,7 +90,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         coef = np.asarray(coef)
         return coef.T if self._population else coef
 
-    def _store(self, model, result=None, state=None):
+    def _store(self, model, result=None, state=None, n_excluded=None):
         self.model_ = model
         self.coef_ = self._coef_out(model.coef)
         self.intercept_ = np.asarray(model.intercept)
@@ -98,8 +98,20 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         if result is not None:
             self.dof_resid_ = np.asarray(result.dof_resid)
             self.solver_state_ = result
+            n_excluded = result.n_excluded
         if state is not None:
             self.solver_state_ = state
+        if n_excluded is not None:
+            self.n_excluded_ = self._count_out(n_excluded)
+
+    def _count_out(self, count):
+        """A count of rows as the estimator shows it: an int, ``(neurons,)`` for populations."""
+        return np.asarray(count, dtype=np.int64) if self._population else int(count)
+
+    def _n_excluded(self, X, y):
+        """The rows of a batch that the core leaves out, by its one rule (`glmx._design`): the
+        count that `glmx.fit` reports as ``n_excluded`` (the step state does not carry it)."""
+        return jnp.sum(missing_rows(nan_rows(X), jnp.asarray(y)), axis=0)
 
     def _fitted(self):
         check_is_fitted(self, "model_")
@@ -111,7 +123,13 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         """Fit the model: ``X`` ``(n, p)`` (or a dict of blocks, or a pynapple TsdFrame), ``y``
         ``(n,)`` (``(n, neurons)`` for populations). ``init_params``: an optional
         ``(coef, intercept)`` warm start. Returns ``self`` with ``coef_``, ``intercept_``,
-        ``scale_``, ``dof_resid_`` and ``solver_state_`` (the core's `FitResult`)."""
+        ``scale_``, ``dof_resid_``, ``n_excluded_`` and ``solver_state_`` (the core's
+        `FitResult`).
+
+        Rows with a NaN anywhere in ``X`` or in ``y`` are left out of the fit (for populations,
+        per neuron: a NaN in one neuron's column of ``y`` leaves that row out for that neuron
+        only), silently, and counted in ``n_excluded_``; infinities are an error. If nothing is
+        left to fit, the core's ``ValueError`` says so."""
         X, y = self._check_Xy(X, y, reset=True)
         sample_weight = check_sample_weight(sample_weight)
         params = None
@@ -125,7 +143,8 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """The predicted mean: ``(n,)`` (``(n, neurons)`` for populations); a pynapple Tsd
-        (TsdFrame) on ``X``'s time index and support when ``X`` is pynapple."""
+        (TsdFrame) on ``X``'s time index and support when ``X`` is pynapple. Rows of ``X``
+        with a NaN give NaN."""
         model = self._fitted()
         X, time = check_X(self, X, reset=False)
         return wrap(model.predict(X), time)
@@ -133,7 +152,8 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
     def score(self, X, y, score_type="log-likelihood", sample_weight=None):
         """Goodness of fit (larger is better): ``"log-likelihood"`` (mean per sample, the
         default, so that ``GridSearchCV`` maximises it), ``"pseudo-r2-McFadden"`` or
-        ``"pseudo-r2-Cohen"``. For populations, the mean over neurons."""
+        ``"pseudo-r2-Cohen"``. For populations, the mean over neurons. Rows with a NaN in
+        ``X`` or ``y`` are left out, as in the fit."""
         return float(self._score(X, y, score_type, sample_weight))
 
     def _score(self, X, y, score_type, sample_weight, **aggregate):
@@ -145,7 +165,8 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
 
     def simulate(self, random_key, feedforward_input):
         """Draw observations: returns ``(samples, means)``, each ``(n,)`` (``(n, neurons)``);
-        pynapple objects on the input's time index when it is pynapple."""
+        pynapple objects on the input's time index when it is pynapple. Rows of the input
+        with a NaN give NaN in both."""
         model = self._fitted()
         X, time = check_X(self, feedforward_input, reset=False)
         samples, means = model.simulate(random_key, X)
@@ -166,19 +187,19 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         coef, intercept = init_params
         model = self._core(self._n_neurons(y), (self._coef_in(coef), intercept))
         state = init_state(model, X, y, self._solver())
-        self._store(model, state=state)
+        self._store(model, state=state, n_excluded=self._n_excluded(X, y))
         return state
 
     def update(self, params, opt_state, X, y, sample_weight=None):
         """One solver step on the batch ``(X, y)`` from ``params`` with ``opt_state`` (from
         `initialize_state` or the previous call). Returns ``(params, opt_state)`` and sets the
-        fitted attributes (the scale is estimated on the batch)."""
+        fitted attributes (the scale and ``n_excluded_`` are the batch's)."""
         X, y = self._check_Xy(X, y, reset=False)
         coef, intercept = params
         model = self._core(self._n_neurons(y), (self._coef_in(coef), intercept))
         opt_state = _with_params(opt_state, _flat_params(model))
         model, state = update(model, opt_state, X, y, self._solver(), sample_weight=sample_weight)
-        self._store(model, state=state)
+        self._store(model, state=state, n_excluded=self._n_excluded(X, y))
         return (self.coef_, self.intercept_), state
 
     # --- scikit-learn protocol ------------------------------------------------------------------
@@ -236,8 +257,14 @@ class GLM(_GLMEstimator):
     - ``fit_intercept``: ``False`` for a model without an intercept (``intercept_`` is then 0).
 
     **Attributes after fit:** ``coef_`` ``(p,)`` (a dict for dict designs), ``intercept_``,
-    ``scale_``, ``dof_resid_``, ``solver_state_`` (the `glmx.FitResult`, or the step state
-    after `update`), ``model_`` (the fitted `glmx.GLM`), ``n_features_in_``.
+    ``scale_``, ``dof_resid_``, ``n_excluded_`` (an int: the rows left out because ``X`` or
+    ``y`` had a NaN there), ``solver_state_`` (the `glmx.FitResult`, or the step state after
+    `update`), ``model_`` (the fitted `glmx.GLM`), ``n_features_in_``.
+
+    **Missing rows:** a row with a NaN anywhere in ``X`` or in ``y`` is left out of the fit and
+    of ``score`` (the rule of `glmx.fit`), without a warning, and counted in ``n_excluded_``;
+    ``predict`` and ``simulate`` give NaN for rows of ``X`` with a NaN. Infinite values are an
+    error.
 
     **Example:**
     ```python
@@ -256,8 +283,12 @@ class PopulationGLM(_GLMEstimator):
     ``(n, neurons)``; ``regularizer_strength`` may have one value per neuron.
 
     **Attributes after fit:** ``coef_`` ``(p, neurons)`` (as the seed), ``intercept_``
-    ``(neurons,)``, ``scale_`` and ``dof_resid_`` ``(neurons,)``, ``solver_state_``,
-    ``model_`` (the fitted `glmx.PopulationGLM`, whose ``coef`` is ``(neurons, p)``).
+    ``(neurons,)``, ``scale_``, ``dof_resid_`` and ``n_excluded_`` ``(neurons,)``,
+    ``solver_state_``, ``model_`` (the fitted `glmx.PopulationGLM`, whose ``coef`` is
+    ``(neurons, p)``).
+
+    **Missing rows** as for `GLM`, per neuron: a NaN in ``X`` leaves the row out for every
+    neuron, a NaN in ``y[:, k]`` for neuron ``k`` only; ``n_excluded_[k]`` counts neuron ``k``'s.
     """
 
     _population = True

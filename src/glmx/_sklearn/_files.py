@@ -8,7 +8,7 @@ from typing import NamedTuple
 from .._io import allowed_classes, decode, decode_model, encode, read_file, write_file
 
 # The fitted attributes saved besides the core model (the others are derived from the model).
-ESTIMATOR_ATTRIBUTES = ("n_features_in_", "feature_blocks_", "dof_resid_")
+ESTIMATOR_ATTRIBUTES = ("n_features_in_", "feature_blocks_", "dof_resid_", "n_excluded_")
 LOADER = "glmx.sklearn.load_model"
 
 
@@ -56,8 +56,9 @@ def read_estimator(path, classes=()):
         model, attributes = None, {}
     else:
         model = decode(fitted["model"], arrays, allowed)
+        # Files written before an attribute was saved do not have it: None (not set on load).
         attributes = {
-            attribute: decode(fitted[attribute], arrays, allowed)
+            attribute: decode(fitted[attribute], arrays, allowed) if attribute in fitted else None
             for attribute in ESTIMATOR_ATTRIBUTES
         }
     return SavedEstimator(

@@ -1,10 +1,19 @@
 """The estimators' input checks, in scikit-learn's manner (`validate_data` on the estimator):
 arrays, dicts of blocks and pynapple objects in; validated NumPy designs and targets out,
-with ``n_features_in_`` and ``feature_blocks_`` set on the estimator when fitting."""
+with ``n_features_in_`` and ``feature_blocks_`` set on the estimator when fitting.
+
+NaN is let through in ``X`` and ``y`` (the core leaves those rows out, by its one rule);
+infinities are refused here, with scikit-learn's message naming ``X`` (or the block) or ``y``.
+"""
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from .._pynapple import check_same_time, unwrap
 
@@ -47,8 +56,23 @@ def check_X(estimator, X, reset: bool):
     return X, time
 
 
+def _check_y(estimator, y, multi_output: bool):
+    """``y`` as floats, NaN allowed (scikit-learn's own ``check_X_y`` refuses NaN in ``y``);
+    ``(n,)`` unless ``multi_output`` (a column vector is raveled with scikit-learn's warning)."""
+    y = check_array(
+        y,
+        ensure_2d=False,
+        ensure_all_finite="allow-nan",
+        dtype=FLOATS,
+        input_name="y",
+        estimator=estimator,
+    )
+    return y if multi_output else column_or_1d(y, warn=True)
+
+
 def check_Xy(estimator, X, y, reset: bool, multi_output: bool):
-    """``(X, y)`` validated (see `check_X`); ``y`` is ``(n, neurons)`` if ``multi_output``."""
+    """``(X, y)`` validated (see `check_X`); ``y`` is ``(n, neurons)`` if ``multi_output``.
+    NaN may be anywhere in both: those rows are left out by the core."""
     X, x_time = unwrap(X)
     y, y_time = unwrap(y)
     check_same_time(x_time, y_time)
@@ -56,24 +80,10 @@ def check_Xy(estimator, X, y, reset: bool, multi_output: bool):
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
-    if _is_design_dict(X):
-        X, _ = check_X(estimator, X, reset)
-        y = check_array(
-            y, ensure_2d=False, ensure_all_finite="allow-nan", dtype=FLOATS, input_name="y"
-        )
-    else:
-        X, y = validate_data(
-            estimator,
-            X,
-            y,
-            reset=reset,
-            ensure_all_finite="allow-nan",
-            dtype=FLOATS,
-            y_numeric=True,
-            multi_output=multi_output,
-        )
-        if reset:
-            estimator.feature_blocks_ = None
+    X, _ = check_X(estimator, X, reset)
+    y = _check_y(estimator, y, multi_output)
+    if not _is_design_dict(X):
+        check_consistent_length(X, y)
     if multi_output and y.ndim == 1:
         raise ValueError(
             f"y must be 2-dimensional (n_samples, neurons) for PopulationGLM, got shape "
