@@ -13,7 +13,7 @@ SRC = pathlib.Path(__file__).parent.parent / "src" / "glmx"
 #: units of lower layers, and modules of its own package.
 LAYERS = (
     ("_typing", "_arrays", "_repr", "_design", "_linalg", "_cache"),
-    ("_links",),
+    ("_links", "_structure"),
     ("_observations",),
     ("_prox",),
     ("_regularizers",),

@@ -36,6 +36,7 @@ from ._design import (
 )
 from ._glm import GLM
 from ._population import PopulationGLM, neuron_axis, neuron_shapes, without_params
+from ._structure import check_design, check_mask, check_series, check_y, design_blocks
 
 
 class Data(eqx.Module):
@@ -209,115 +210,7 @@ def _leaf_axes(part, axis):
     )
 
 
-# --- on the host: structure checks, dtype, transfer ------------------------------------------
-
-
-def _label(name: str) -> str:
-    return name if name == "X" else f"X[{name!r}]"
-
-
-def _design_blocks(X) -> list:
-    """``(name, block)`` pairs of the caller's design, each a real array."""
-    if isinstance(X, dict):
-        if not X:
-            raise ValueError("X is an empty dict; give at least one block of features.")
-        for k in X:
-            if not isinstance(k, str):
-                raise TypeError(f"X's dict keys must be strings, got {k!r}.")
-        return [(k, as_real_array(X[k], f"X[{k!r}]")) for k in X]
-    return [("X", as_real_array(X, "X"))]
-
-
-def _check_design(named, n_neurons) -> tuple[int, bool]:
-    """The number of rows and whether the design is per neuron, after checking every block's
-    dimensions, neuron count and rows."""
-    population = n_neurons is not None
-    allowed = (2, 3) if population else (2,)
-    for name, block in named:
-        if block.ndim not in allowed:
-            expected = "2-dimensional (n_samples, n_features)"
-            if population:
-                expected += " or 3-dimensional (neurons, n_samples, n_features)"
-            raise ValueError(f"{_label(name)} must be {expected}, got shape {block.shape}.")
-    first_name, first = named[0]
-    per_neuron = first.ndim == 3
-    for name, block in named:
-        if block.ndim != first.ndim:
-            raise ValueError(
-                f"{_label(name)} has {block.ndim} dimensions but {_label(first_name)} has "
-                f"{first.ndim}; give every block per neuron or none."
-            )
-        if per_neuron and block.shape[0] != n_neurons:
-            raise ValueError(
-                f"{_label(name)} has {block.shape[0]} neurons along its first axis but the "
-                f"population has {n_neurons}; they must match."
-            )
-    n = first.shape[-2]
-    for name, block in named[1:]:
-        if block.shape[-2] != n:
-            raise ValueError(
-                f"{_label(name)} has {block.shape[-2]} rows but {_label(first_name)} has {n}; "
-                "every block must have the same rows."
-            )
-    if n == 0:
-        raise ValueError("X has 0 rows; fitting needs at least one sample.")
-    return n, per_neuron
-
-
-def _check_rows(name: str, array, n: int) -> None:
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional (n_samples,), got shape {array.shape}.")
-    if array.shape[0] != n:
-        raise ValueError(f"{name} has {array.shape[0]} rows but X has {n}; they must match.")
-
-
-def _check_series(name, array, n, n_neurons):
-    """``(n,)``, or for populations also ``(n, neurons)``; returns the neuron axis."""
-    if n_neurons is None or array.ndim == 1:
-        _check_rows(name, array, n)
-        return None
-    if array.shape != (n, n_neurons):
-        raise ValueError(
-            f"{name} must have shape ({n},) or ({n}, {n_neurons}) (samples, neurons), got "
-            f"shape {array.shape}."
-        )
-    return 1
-
-
-def _check_y(y, n, n_neurons) -> None:
-    if n_neurons is None:
-        _check_rows("y", y, n)
-        return
-    if y.ndim != 2 or y.shape[1] != n_neurons:
-        raise ValueError(
-            f"y must be 2-dimensional (n_samples, neurons) with {n_neurons} neurons, got "
-            f"shape {y.shape}."
-        )
-    if y.shape[0] != n:
-        raise ValueError(f"y has {y.shape[0]} rows but X has {n}; they must match.")
-
-
-def _check_mask(mask, proxies) -> None:
-    if isinstance(mask, dict) != isinstance(proxies, dict):
-        raise TypeError(
-            "feature_mask must be a dict with the design's keys when X is a dict, and a "
-            "(p, neurons) matrix when X is an array."
-        )
-    if isinstance(mask, dict):
-        if sorted(mask) != sorted(proxies):
-            raise ValueError(
-                f"feature_mask has keys {sorted(mask)} but X has keys {sorted(proxies)}; they "
-                "must match."
-            )
-        pairs = [(f"feature_mask[{k!r}]", mask[k], proxies[k].shape[-1]) for k in sorted(mask)]
-    else:
-        pairs = [("feature_mask", mask, proxies.shape[-1])]
-    for label, m, width in pairs:
-        if m.shape[0] != width:
-            raise ValueError(
-                f"{label} has {m.shape[0]} rows but X has {width} features there; give one row "
-                "per feature."
-            )
+# --- on the host: dtype, transfer (structure checks: `glmx._structure`) ---------------------
 
 
 def _common_dtype(arrays) -> np.dtype:
@@ -383,17 +276,17 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
     population = isinstance(model, PopulationGLM)
     n_neurons = model.n_neurons if population else None
     glm = without_params(glm_of(model)) if strip_params else glm_of(model)
-    named = _design_blocks(X)
-    n, per_neuron = _check_design(named, n_neurons)
+    named = design_blocks(X)
+    n, per_neuron = check_design(named, n_neurons)
     y = as_real_array(y, "y")
-    _check_y(y, n, n_neurons)
+    check_y(y, n, n_neurons)
     w_axis = o_axis = None
     if sample_weight is not None:
         sample_weight = as_real_array(sample_weight, "sample_weight")
-        w_axis = _check_series("sample_weight", sample_weight, n, n_neurons)
+        w_axis = check_series("sample_weight", sample_weight, n, n_neurons)
     if offset is not None:
         offset = as_real_array(offset, "offset")
-        o_axis = _check_series("offset", offset, n, n_neurons)
+        o_axis = check_series("offset", offset, n, n_neurons)
 
     # Shapes as one neuron sees them, without touching per-neuron blocks.
     def proxy(block):
@@ -406,7 +299,7 @@ def prepare(model, X, y, sample_weight=None, offset=None, *, strip_params=False)
     template.regularizer.check_features(n_features(proxies))
     mask = model.feature_mask if population else None
     if mask is not None:
-        _check_mask(mask, proxies)
+        check_mask(mask, proxies)
 
     extras = [a for a in (sample_weight, offset) if a is not None]
     dtype = _common_dtype([b for _, b in named] + [y] + extras)
