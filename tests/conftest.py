@@ -124,6 +124,14 @@ SM_FAMILIES = {
 }
 
 
+def population_counts(n: int, p: int, neurons: int = 3, seed: int = 0):
+    """``(X (n, p), Y (n, neurons))``: Poisson counts of a population sharing a design."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * 0.5
+    W = rng.normal(size=(p, neurons)) * 0.4
+    return X, rng.poisson(np.exp(X @ W - 0.2)).astype(float)
+
+
 @pytest.fixture
 def getkey():
     keys = iter(jax.random.split(jax.random.key(0), 1000))

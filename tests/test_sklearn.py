@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import glmx
-from conftest import simulate
+from conftest import population_counts, simulate
 from glmx.sklearn import GLM, PopulationGLM
 from test_jit import count_traces
 
@@ -53,10 +53,7 @@ def test_scikit_learn_estimator_checks(estimator, check):
 
 
 def _population(n=300, neurons=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)) * 0.5
-    W = rng.normal(size=(4, neurons)) * 0.4
-    return X, rng.poisson(np.exp(X @ W - 0.2)).astype(float)
+    return population_counts(n, 4, neurons, seed)
 
 
 def test_fit_matches_the_core_and_exposes_the_seeds_attributes():

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils import get_tags
 
 import glmx
-from conftest import simulate
+from conftest import population_counts, simulate
 from glmx.sklearn import GLM, PopulationGLM, load_model
 from test_jit import count_traces
 
@@ -32,10 +32,7 @@ def _with_nans(X, y, x_rows=(2, 7, 11), y_rows=(5, 7, 30)):
 
 
 def _population(n=200, neurons=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3)) * 0.5
-    W = rng.normal(size=(3, neurons)) * 0.4
-    return X, rng.poisson(np.exp(X @ W - 0.2)).astype(float)
+    return population_counts(n, 3, neurons, seed)
 
 
 def test_nan_rows_are_left_out_of_fit_and_score_and_give_nan_predictions():
