@@ -7,13 +7,19 @@ sample weights happen in the shared methods.
 
 - `_base`: the contract (`AbstractObservation`) and the shared methods;
 - `_counts`: `Poisson`, `Bernoulli`, `NegativeBinomial`;
-- `_continuous`: `Gamma`, `Gaussian`.
+- `_continuous`: `Gamma`, `Gaussian`, `InverseGaussian`;
+- `_tweedie`: `Tweedie` and its series density.
 """
 
 from ._base import AbstractObservation as AbstractObservation
-from ._continuous import Gamma as Gamma, Gaussian as Gaussian
+from ._continuous import (
+    Gamma as Gamma,
+    Gaussian as Gaussian,
+    InverseGaussian as InverseGaussian,
+)
 from ._counts import (
     Bernoulli as Bernoulli,
     NegativeBinomial as NegativeBinomial,
     Poisson as Poisson,
 )
+from ._tweedie import Tweedie as Tweedie

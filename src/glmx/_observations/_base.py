@@ -8,10 +8,18 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
-from .._links import AbstractLink, IdentityLink, InverseLink, LogitLink, LogLink, SoftplusLink
+from .._links import (
+    AbstractLink,
+    IdentityLink,
+    InverseLink,
+    InverseSquaredLink,
+    LogitLink,
+    LogLink,
+    SoftplusLink,
+)
 from .._repr import ValueRepr
 
-BUILTIN_LINKS = (LogLink, SoftplusLink, IdentityLink, LogitLink, InverseLink)
+BUILTIN_LINKS = (LogLink, SoftplusLink, IdentityLink, LogitLink, InverseLink, InverseSquaredLink)
 
 _PSEUDO_R2 = ("pseudo-r2-mcfadden", "pseudo-r2-cohen")
 
