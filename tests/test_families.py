@@ -102,6 +102,26 @@ def test_tweedie_log_likelihood_is_the_series_density(power, scale):
     np.testing.assert_allclose(by_eta, ours, rtol=1e-12, atol=1e-12)
 
 
+def test_tweedie_series_window_over_a_grid_of_peaks():
+    """The summation window against every term, where the window's regimes meet: all terms
+    from j = 1, spaced terms from j = 1, and spaced terms around a far peak."""
+    from glmx._observations._tweedie import log_series
+
+    for power in (1.05, 1.3, 1.5, 1.7, 1.9, 1.99, 1.999):
+        peaks = np.geomspace(0.05, 3e4, 60)
+        for y in (0.01, 1.0, 100.0):
+            scale = y ** (2 - power) / (peaks * (2 - power))  # the terms peak at j = peaks
+            ours = np.asarray(log_series(jnp.full(60, y), jnp.asarray(scale), power))
+            shape = (2 - power) / (power - 1)
+            for peak, phi, value in zip(peaks, scale, ours):
+                j = np.arange(1.0, peak + 40 * np.sqrt(peak) + 400)
+                per_term = shape * np.log(y) - np.log(phi * (2 - power))
+                per_term -= shape * np.log(phi * (power - 1))
+                log_terms = j * per_term - sp.gammaln(j + 1) - sp.gammaln(j * shape)
+                expected = sp.logsumexp(log_terms) - np.log(y)
+                assert abs(value - expected) <= 1e-13 * max(1.0, abs(expected)), (power, peak, y)
+
+
 def test_tweedie_series_with_a_wide_peak_and_in_float32():
     # Tens of thousands of terms matter here: the window spaces its terms out.
     for y, scale, power in [(1000.0, 1e-3, 1.5), (30.0, 1e-3, 1.2), (5.0, 1e-3, 1.9)]:

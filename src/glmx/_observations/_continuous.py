@@ -101,9 +101,9 @@ class InverseGaussian(AbstractObservation):
     Its density is ``exp(-(y - mu)^2 / (2 scale mu^2 y)) / sqrt(2 pi scale y^3)``; the
     dispersion ``scale`` (``1 / lambda`` in the usual ``IG(mu, lambda)``) is estimated by the fit.
 
-    **Arguments:** ``link``: `LogLink()` (default, as for `Gamma`: any coefficients give a valid
-    mean) or `InverseSquaredLink()` (canonical, ``eta = 1 / mu^2``, needs ``eta > 0``;
-    statsmodels' and glum's default).
+    **Arguments:** ``link``: `LogLink()` (default, as for `Gamma` and in glum: any coefficients
+    give a valid mean) or `InverseSquaredLink()` (canonical, ``eta = 1 / mu^2``, needs
+    ``eta > 0``; statsmodels' default).
     """
 
     link: AbstractLink = LogLink()
