@@ -5,6 +5,7 @@ statsmodels fits, finite differences, and a population against a loop of single 
 import functools
 import warnings
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -243,7 +244,16 @@ def test_tweedie_inference_matches_statsmodels():
     family = sm.families.Tweedie(var_power=1.6, link=sm.families.links.Log())
     info = glmx.inference(model, X, y)
     # statsmodels' Tweedie llf is the series density (through scipy's Wright function).
-    _compare(info, _statsmodels(family, X, y), X.shape[1])
+    res = _statsmodels(family, X, y)
+    _compare(info, res, X.shape[1])
+    _compare_pseudo_r2(model, X, y, res)
+
+
+def _compare_pseudo_r2(model, X, y, res):
+    mcfadden = model.score(X, y, "pseudo-r2-mcfadden")
+    np.testing.assert_allclose(mcfadden, res.pseudo_rsquared("mcf"), rtol=1e-7)
+    cohen = model.score(X, y, "pseudo-r2-cohen")
+    np.testing.assert_allclose(cohen, 1 - res.deviance / res.null_deviance, rtol=1e-7)
 
 
 @pytest.mark.parametrize("canonical", [False, True], ids=["log", "inverse-squared"])
@@ -259,6 +269,7 @@ def test_inverse_gaussian_fit_and_inference_match_statsmodels(canonical):
     np.testing.assert_allclose(_params(model), np.append(res.params[1:], res.params[0]), rtol=1e-7)
     np.testing.assert_allclose(model.scale, res.scale, rtol=1e-7)
     _compare(glmx.inference(model, X, y), res, X.shape[1])
+    _compare_pseudo_r2(model, X, y, res)
 
 
 # --- differentiation, populations, compilation, files ----------------------------------------
@@ -380,6 +391,10 @@ def test_traced_power_is_checked_by_the_fit():
 
     with pytest.raises(Exception, match=r"Tweedie power must be between 1 and 2 \(exclusive\)"):
         jax.block_until_ready(jax.vmap(coef)(jnp.array([1.5, 2.5])))
+    # A value set without the constructor is caught by the fit's value checks.
+    bad = eqx.tree_at(lambda o: o.power, glmx.Tweedie(1.5), jnp.asarray(2.5))
+    with pytest.raises(ValueError, match=r"^Tweedie power must be .*\(exclusive\); got 2.5\.$"):
+        glmx.fit(glmx.GLM(bad), X, y)
 
 
 def test_values_outside_the_support_are_refused():
