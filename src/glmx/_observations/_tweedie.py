@@ -11,12 +11,16 @@ Computing 15, 267-280), with
 
     log W_j = j (k log y - log(phi (2-p)) - k log(phi (p-1))) - lgamma(j+1) - lgamma(j k) - log y.
 
-The terms peak near ``j* = y^(2-p) / (phi (2-p))`` and, as a function of ``j``, fall off like a
-Gaussian of standard deviation ``sqrt(j* (p-1))``. `log_series` sums a fixed number of terms
-around the peak: every term while the window fits, and evenly spaced terms (a quadrature of the
-smooth sum, whose error is far below rounding when the spacing is a fraction of the standard
-deviation) when the peak is too wide. That is one compiled loop of fixed length, differentiable
-in ``y``, ``phi`` and ``p``.
+The terms peak near ``j* = y^(2-p) / (phi (2-p))`` and, as a function of ``j``, fall off roughly
+like a Gaussian of standard deviation ``sd = sqrt(j* (p-1))`` (more slowly to the right, like a
+Poisson's). `log_series` sums `SERIES_TERMS` terms from ``max(1, j* - 32 h)`` on, every ``h``-th
+one weighted by ``h``, with ``h = max(1, ceil(8 sd / 32))``: consecutive terms over eight
+standard deviations either side of the peak while that fits, and otherwise terms at most about
+half a standard deviation apart, a sampling of a smooth sum whose error is far below rounding.
+Against the sum of every term the result agrees to 1e-13 (relative) over powers from 1.05 to
+1.999 and peaks from 0.05 to 30,000 (tests/test_families.py). It is one compiled loop of fixed
+length, differentiable in ``y``, ``phi`` and ``p``; its cost is 64 pairs of ``lgamma`` per
+sample.
 """
 
 from typing import ClassVar
