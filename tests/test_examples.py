@@ -82,3 +82,19 @@ def test_history_filter_band_covers_the_true_filter():
         assert 0.7 < float(hc0) / float(model_based) < 1.3
         assert 0.6 < float(cluster) / float(model_based) < 1.5
     assert (EXAMPLES / "history_filter_band.png").stat().st_size > 10_000
+
+
+def test_tweedie_calcium_recovers_the_power_dispersion_and_filter():
+    out = _run("tweedie_calcium.py")
+    zeros = float(re.search(r"(\d+)% exact zeros", out).group(1))
+    assert 50 <= zeros <= 90
+    assert "Best power by held-out log-likelihood: 1.4 (true 1.4)" in out
+    assert "Fit: converged" in out
+    dispersion = re.search(r"Dispersion: true ([.\d]+), fitted ([.\d]+)", out)
+    true, fitted = map(float, dispersion.groups())
+    assert abs(fitted - true) < 0.1 * true
+    rms = float(re.search(r"RMS error ([.\d]+)", out).group(1))
+    assert rms < 0.1
+    held = float(re.search(r"holds the true filter at (\d+)% of the lags", out).group(1))
+    assert held >= 80
+    assert (EXAMPLES / "tweedie_calcium.png").stat().st_size > 10_000

@@ -18,8 +18,9 @@ from glmx import _io
 def test_files_may_name_the_concrete_model_classes_and_the_callers():
     allowed = _io.allowed_classes()
     concrete = [glmx.GLM, glmx.PopulationGLM, glmx.Poisson, glmx.Gamma, glmx.Bernoulli]
-    concrete += [glmx.Gaussian, glmx.NegativeBinomial, glmx.LogLink, glmx.SoftplusLink]
-    concrete += [glmx.IdentityLink, glmx.LogitLink, glmx.InverseLink, glmx.UnRegularized]
+    concrete += [glmx.Gaussian, glmx.NegativeBinomial, glmx.Tweedie, glmx.InverseGaussian]
+    concrete += [glmx.LogLink, glmx.SoftplusLink, glmx.IdentityLink, glmx.LogitLink]
+    concrete += [glmx.InverseLink, glmx.InverseSquaredLink, glmx.UnRegularized]
     concrete += [glmx.Ridge, glmx.Lasso, glmx.ElasticNet, glmx.GroupLasso]
     assert allowed == {cls.__name__: cls for cls in concrete}  # no abstract classes or solvers
 

@@ -11,6 +11,7 @@ LINKS = {
     "identity": (glmx.IdentityLink(), np.array([-2.0, 0.0, 1.5])),
     "logit": (glmx.LogitLink(), np.array([0.01, 0.3, 0.99])),
     "inverse": (glmx.InverseLink(), np.array([0.01, 0.5, 3.0])),
+    "inverse-squared": (glmx.InverseSquaredLink(), np.array([0.01, 0.5, 3.0, 40.0])),
 }
 
 
@@ -50,3 +51,6 @@ def test_inverse_link_domain():
         glmx.InverseLink().in_domain(jnp.array([-1.0, 0.0, 2.0])), [False, False, True]
     )
     assert glmx.LogLink().in_domain(jnp.array([-1.0, 5.0])).all()
+    assert np.array_equal(
+        glmx.InverseSquaredLink().in_domain(jnp.array([-1.0, 0.0, 2.0])), [False, False, True]
+    )

@@ -12,6 +12,7 @@ def test_configuration_prints_its_values():
     assert repr(glmx.Ridge(1e-3)) == "Ridge(strength=0.001)"
     assert repr(glmx.Lasso(jnp.ones(3))) == "Lasso(strength=[1.0, 1.0, 1.0])"
     assert repr(glmx.NegativeBinomial(0.5)) == "NegativeBinomial(alpha=0.5, link=LogLink())"
+    assert repr(glmx.Tweedie(1.3)) == "Tweedie(power=1.3, link=LogLink())"
     assert "ElasticNet(strength=0.1, ratio=0.5)" in repr(
         glmx.GLM(glmx.Poisson(), glmx.ElasticNet(0.1, 0.5))
     )

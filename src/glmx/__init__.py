@@ -36,6 +36,7 @@ from ._links import (
     AbstractLink as AbstractLink,
     IdentityLink as IdentityLink,
     InverseLink as InverseLink,
+    InverseSquaredLink as InverseSquaredLink,
     LogitLink as LogitLink,
     LogLink as LogLink,
     SoftplusLink as SoftplusLink,
@@ -45,8 +46,10 @@ from ._observations import (
     Bernoulli as Bernoulli,
     Gamma as Gamma,
     Gaussian as Gaussian,
+    InverseGaussian as InverseGaussian,
     NegativeBinomial as NegativeBinomial,
     Poisson as Poisson,
+    Tweedie as Tweedie,
 )
 from ._population import PopulationGLM as PopulationGLM
 from ._problem import default_solver as default_solver

@@ -27,14 +27,16 @@ _MODEL_MODULES = (_glm, _population, _observations, _links, _regularizers)
 
 
 def _concrete_classes(module) -> dict:
-    """The concrete public Equinox module classes that ``module`` defines (not imports)."""
+    """The concrete public Equinox module classes that ``module`` (or, for a package, one of
+    its modules) defines, not those it imports from elsewhere."""
+    home = module.__name__
     return {
         name: obj
         for name, obj in vars(module).items()
         if not name.startswith("_")
         and isinstance(obj, type)
         and issubclass(obj, eqx.Module)
-        and obj.__module__ == module.__name__
+        and (obj.__module__ == home or obj.__module__.startswith(home + "."))
         and not inspect.isabstract(obj)
     }
 

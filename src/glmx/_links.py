@@ -144,3 +144,23 @@ class InverseLink(AbstractLink):
 
     def in_domain(self, eta):
         return eta > 0
+
+
+class InverseSquaredLink(AbstractLink):
+    """``eta = 1 / mu^2``, ``mu = 1 / sqrt(eta)``: the canonical link of the inverse Gaussian
+    (needs ``eta > 0``)."""
+
+    def link(self, mean):
+        return 1.0 / (mean * mean)
+
+    def inverse(self, eta):
+        return jax.lax.rsqrt(eta)
+
+    def inverse_derivative(self, eta):
+        return -0.5 * jax.lax.rsqrt(eta) / eta
+
+    def log_inverse(self, eta):
+        return -0.5 * jnp.log(eta)
+
+    def in_domain(self, eta):
+        return eta > 0

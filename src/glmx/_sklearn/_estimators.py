@@ -244,7 +244,9 @@ class GLM(_GLMEstimator):
 
     **Arguments** (stored as given; resolved at ``fit``):
     - ``observation_model``: ``"Poisson"`` (default), ``"Gamma"``, ``"Bernoulli"``,
-      ``"Gaussian"``, ``"NegativeBinomial"`` (any case), or a glmx observation model.
+      ``"Gaussian"``, ``"NegativeBinomial"``, ``"Tweedie"`` (power 1.5),
+      ``"InverseGaussian"`` (any case), or a glmx observation model such as
+      ``glmx.Tweedie(1.3)`` (the way to choose another Tweedie power).
     - ``regularizer``: ``"UnRegularized"`` (default), ``"Ridge"``, ``"Lasso"``,
       ``"ElasticNet"``, or a glmx regularizer (needed for ``GroupLasso``, which needs groups).
     - ``regularizer_strength``: the penalty's strength (a float, or per feature); for
@@ -253,7 +255,8 @@ class GLM(_GLMEstimator):
       ``"GradientDescent"``, ``"SVRG"``, or ``None`` for `glmx.default_solver`;
       ``solver_kwargs``: a dict for the solver (``max_steps``, ``tol``, ...).
     - ``link``: ``None`` (the family's default, so changing ``observation_model`` changes the
-      link too), or ``"log"``, ``"softplus"``, ``"identity"``, ``"logit"``, ``"inverse"``.
+      link too), or ``"log"``, ``"softplus"``, ``"identity"``, ``"logit"``, ``"inverse"``,
+      ``"inverse_squared"``.
     - ``fit_intercept``: ``False`` for a model without an intercept (``intercept_`` is then 0).
 
     **Attributes after fit:** ``coef_`` ``(p,)`` (a dict for dict designs), ``intercept_``,

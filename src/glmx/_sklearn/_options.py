@@ -5,14 +5,24 @@ parameters into core modules (observation model, regularizer, solver)."""
 import dataclasses
 import warnings
 
-from .._links import AbstractLink, IdentityLink, InverseLink, LogitLink, LogLink, SoftplusLink
+from .._links import (
+    AbstractLink,
+    IdentityLink,
+    InverseLink,
+    InverseSquaredLink,
+    LogitLink,
+    LogLink,
+    SoftplusLink,
+)
 from .._observations import (
     AbstractObservation,
     Bernoulli,
     Gamma,
     Gaussian,
+    InverseGaussian,
     NegativeBinomial,
     Poisson,
+    Tweedie,
 )
 from .._regularizers import AbstractRegularizer, ElasticNet, GroupLasso, Lasso, Ridge, UnRegularized
 from .._solvers import (
@@ -31,6 +41,9 @@ OBSERVATIONS = {
     "bernoulli": Bernoulli,
     "gaussian": Gaussian,
     "negativebinomial": NegativeBinomial,
+    # Tweedie's power defaults to 1.5; another power needs an instance, glmx.Tweedie(power).
+    "tweedie": Tweedie,
+    "inversegaussian": InverseGaussian,
 }
 LINKS = {
     "log": LogLink,
@@ -38,6 +51,7 @@ LINKS = {
     "identity": IdentityLink,
     "logit": LogitLink,
     "inverse": InverseLink,
+    "inversesquared": InverseSquaredLink,
 }
 REGULARIZERS = {
     "unregularized": UnRegularized,
@@ -55,7 +69,7 @@ SOLVERS = {
     "svrg": SVRG,
 }
 # Observation models whose targets cannot be negative (scikit-learn's positive_only tag).
-POSITIVE_OBSERVATIONS = ("poisson", "gamma", "negativebinomial")
+POSITIVE_OBSERVATIONS = ("poisson", "gamma", "negativebinomial", "tweedie", "inversegaussian")
 
 
 def name_key(name: str) -> str:
