@@ -9,6 +9,11 @@ from ._basis import (
     simulate_recurrent as simulate_recurrent,
 )
 from ._cache import enable_compilation_cache as enable_compilation_cache
+from ._categorical import Categorical as Categorical
+from ._categorical_glm import (
+    CategoricalGLM as CategoricalGLM,
+    PopulationCategoricalGLM as PopulationCategoricalGLM,
+)
 from ._dispersion import (
     DispersionFit as DispersionFit,
     fit_negative_binomial as fit_negative_binomial,

@@ -17,6 +17,13 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from ._arrays import is_traced, strongly_typed
+from ._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
+from ._categorical_problem import (
+    is_categorical,
+    prepare_categorical,
+    restore_categorical,
+    solve_one as solve_categorical,
+)
 from ._checks import run_checked
 from ._data import Data, map_neurons, prepare, restore
 from ._glm import GLM
@@ -146,6 +153,14 @@ def _fit_work(glm: GLM, data: Data, solver, adjoint, throw: bool):
     return fitted, result
 
 
+def _fit_categorical_work(glm, data: Data, solver, adjoint, throw: bool):
+    fitted, parts = map_neurons(solve_categorical, glm, data, solver, adjoint)
+    result = FitResult(*parts)
+    if throw:
+        fitted = result.status.error_if(fitted, result.status != RESULTS.successful)
+    return fitted, result
+
+
 def _init_work(glm: GLM, data: Data, solver):
     return strongly_typed(map_neurons(_init_one, glm, data, small_counts(data.y), solver))
 
@@ -171,7 +186,7 @@ def _warn_if_unconverged(result: FitResult) -> None:
 
 
 def fit(
-    model: GLM | PopulationGLM,
+    model: GLM | PopulationGLM | CategoricalGLM | PopulationCategoricalGLM,
     X,
     y,
     solver: AbstractSolver | None = None,
@@ -180,7 +195,7 @@ def fit(
     offset=None,
     adjoint: AbstractAdjoint = Implicit(),
     throw: bool = False,
-) -> tuple[GLM | PopulationGLM, FitResult]:
+) -> tuple[GLM | PopulationGLM | CategoricalGLM | PopulationCategoricalGLM, FitResult]:
     """Fit a GLM or a population of GLMs: minimise the penalised mean negative log-likelihood.
 
     Pure, and compiled once per (shapes, dtypes, structure): new data of the same shape or a new
@@ -188,7 +203,9 @@ def fit(
 
     **Arguments:**
 
-    - ``model``: a `GLM` or `PopulationGLM`. If it has coefficients, the solve starts from them.
+    - ``model``: a `GLM` or `PopulationGLM` (or a `CategoricalGLM` or
+      `PopulationCategoricalGLM`, with class labels as ``y`` and no ``offset``). If it has
+      coefficients, the solve starts from them.
     - ``X``: the design, ``(n, p)``, or a dict of ``(n, p_k)`` blocks (the fitted coefficients
       are then a dict with the same keys). For a population, ``X`` may also be per neuron,
       ``(neurons, n, p)``. Rows with NaN are left out.
@@ -225,6 +242,12 @@ def fit(
         raise TypeError(f"adjoint must be glmx.Implicit() or glmx.Unrolled(), got {adjoint!r}.")
     if not isinstance(throw, bool):
         raise TypeError(f"throw must be True or False, got {throw!r}.")
+    if is_categorical(model):  # glmx.CategoricalGLM and its population: docs/categorical.md
+        glm, data = prepare_categorical(model, X, y, sample_weight, offset)
+        solver = resolve_solver(solver, glm.regularizer, data.n_features)
+        fitted, result = run_checked(_fit_categorical_work, glm, data, solver, adjoint, throw)
+        _warn_if_unconverged(result)
+        return restore_categorical(model, fitted), result
     glm, data = prepare(model, X, y, sample_weight, offset)
     solver = resolve_solver(solver, glm.regularizer, data.n_features)
     fitted, result = run_checked(_fit_work, glm, data, solver, adjoint, throw)
