@@ -26,7 +26,7 @@ LAYERS = (
     ("_objective",),
     ("_problem",),
     ("_categorical_problem",),
-    ("_fit", "_inference", "_basis"),
+    ("_fit", "_inference", "_basis", "_categorical_inference"),
     ("_io", "_pynapple", "_dispersion"),
     ("_sklearn",),
     ("sklearn", "__init__"),  # the public faces

@@ -14,6 +14,10 @@ from ._categorical_glm import (
     CategoricalGLM as CategoricalGLM,
     PopulationCategoricalGLM as PopulationCategoricalGLM,
 )
+from ._categorical_inference import (
+    CategoricalInference as CategoricalInference,
+    categorical_inference as categorical_inference,
+)
 from ._dispersion import (
     DispersionFit as DispersionFit,
     fit_negative_binomial as fit_negative_binomial,

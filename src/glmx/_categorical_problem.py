@@ -21,6 +21,7 @@ import dataclasses
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float, Int
 
@@ -297,9 +298,20 @@ def prepare_categorical(model, X, y, sample_weight=None, offset=None):
         stand_in = eqx.tree_at(lambda m: m.glm.regularizer, stand_in, glm.regularizer)
     else:
         stand_in = GLM(Bernoulli(), glm.regularizer)
-    _, data = prepare(stand_in, X, y, sample_weight)
+    _, data = prepare(stand_in, X, _labels_as_floats(X, y), sample_weight)
     data = dataclasses.replace(data, traced=data.traced or is_traced(model))
     return cast_floating(glm, data.dtype), data
+
+
+def _labels_as_floats(X, y):
+    """Integer labels in the design's floating dtype (so that labels never set the precision of
+    the fit, as counts would for a GLM)."""
+    if not isinstance(y, np.ndarray | jax.Array):
+        y = np.asarray(y)
+    dtype = X.dtype if isinstance(X, np.ndarray | jax.Array) else np.asarray(X).dtype
+    if np.issubdtype(y.dtype, np.integer) and np.issubdtype(dtype, np.floating):
+        return y.astype(dtype)
+    return y
 
 
 def restore_categorical(model, fitted: CategoricalGLM):

@@ -23,6 +23,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Real
 
 from ._arrays import as_real_array, cast_floating, host_nan_rows, host_to_jax, is_traced
+from ._categorical_glm import CategoricalGLM
 from ._design import (
     block_sizes,
     check_coef_matches,
@@ -156,7 +157,9 @@ def neuron_chunk_size(n: int, p: int, n_neurons: int, dtype) -> int:
     return max(1, min(n_neurons, budget // max(per_neuron, 1)))
 
 
-def map_neurons(fn: Callable, glm: GLM, data: Data, *extra, extra_axes: tuple | None = None):
+def map_neurons(
+    fn: Callable, glm: GLM | CategoricalGLM, data: Data, *extra, extra_axes: tuple | None = None
+):
     """``fn(glm, rows, *extra)`` for a single model; for a population, mapped over neurons
     (``glm``'s floating leaves and the rows along their neuron axes, ``extra`` along
     ``extra_axes``, default shared), all at once by ``vmap`` or, when the working arrays would

@@ -33,7 +33,7 @@ def neuron_axis(leaf) -> int | None:
     return 0 if eqx.is_inexact_array(leaf) else None
 
 
-def neuron_of(glm: GLM, k) -> GLM:
+def neuron_of(glm: eqx.Module, k) -> eqx.Module:
     """Neuron ``k``'s `GLM` from a population's (its leaves with a neuron axis indexed)."""
     return jax.tree.map(lambda x: x[k] if neuron_axis(x) == 0 else x, glm)
 
@@ -48,7 +48,7 @@ def neuron_shapes(glm: GLM) -> GLM:
     return jax.tree.map(one, glm)
 
 
-def broadcast_neurons(glm: GLM, n_neurons: int) -> GLM:
+def broadcast_neurons(glm: eqx.Module, n_neurons: int) -> eqx.Module:
     """Give every floating leaf of ``glm`` a leading neuron axis (scalars are repeated)."""
 
     def expand(path, leaf):
