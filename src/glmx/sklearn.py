@@ -11,4 +11,9 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
         '`pip install "glmx[sklearn]"` (or `pip install scikit-learn`).'
     ) from error
 
-from ._sklearn import GLM as GLM, PopulationGLM as PopulationGLM, load_model as load_model
+from ._sklearn import (
+    GLM as GLM,
+    ClassifierGLM as ClassifierGLM,
+    PopulationGLM as PopulationGLM,
+    load_model as load_model,
+)
