@@ -98,3 +98,14 @@ def test_tweedie_calcium_recovers_the_power_dispersion_and_filter():
     held = float(re.search(r"holds the true filter at (\d+)% of the lags", out).group(1))
     assert held >= 80
     assert (EXAMPLES / "tweedie_calcium.png").stat().st_size > 10_000
+
+
+def test_categorical_decoder_decodes_the_stimulus():
+    out = _run("categorical_decoder.py")
+    assert "Ridge decoder: converged" in out
+    accuracy = float(re.search(r"Test accuracy ([.\d]+)", out).group(1))
+    assert accuracy > 0.7
+    kept, total = map(int, re.search(r"keeps (\d+) of (\d+) neurons", out).groups())
+    tuned = int(re.search(r"Kept neurons that are tuned: (\d+)", out).group(1))
+    assert kept < total and tuned >= 0.9 * kept
+    assert (EXAMPLES / "categorical_decoder_confusion.png").stat().st_size > 10_000
