@@ -263,3 +263,53 @@ def test_bad_structure_raises_one_sentence():
         glmx.CategoricalGLM(glmx.Categorical(3), coef=np.zeros((4, 2)), intercept=np.zeros(2))
     with pytest.raises(ValueError, match="The model has no coefficients yet"):
         _model().predict(X)
+
+
+def test_sample_weights_match_sklearn():
+    X, y = simulate_classes(seed=18)
+    weights = np.random.default_rng(18).integers(0, 4, size=len(y)).astype(float)
+    strength = 0.05
+    model, _ = glmx.fit(_model(glmx.Ridge(strength)), X, y, TIGHT, sample_weight=weights)
+    # glmx's objective is a weighted mean: scikit-learn's C is 1 / (sum(weights) * strength)
+    lr = _sklearn(X, y, C=1.0 / (weights.sum() * strength))
+    lr.fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(model.coef, lr.coef_.T, atol=1e-7)
+    np.testing.assert_allclose(model.intercept, lr.intercept_, atol=1e-7)
+
+
+def test_elastic_net_matches_sklearn_saga():
+    X, y = simulate_classes(seed=19)
+    strength, ratio = 0.03, 0.5
+    model, _ = glmx.fit(_model(glmx.ElasticNet(strength, ratio)), X, y)
+    lr = _sklearn(X, y, C=1.0 / (len(y) * strength), l1_ratio=ratio, solver="saga", tol=1e-10)
+    np.testing.assert_allclose(model.coef, lr.coef_.T, atol=1e-6)
+    np.testing.assert_allclose(model.intercept, lr.intercept_, atol=1e-6)
+
+
+def test_refits_with_new_data_or_strength_do_not_retrace():
+    from test_jit import count_traces
+
+    X, y = simulate_classes(seed=23)
+    X2, y2 = simulate_classes(seed=24)
+    glmx.fit(_model(glmx.Ridge(0.1)), X, y)  # compile
+    with count_traces() as counter:
+        glmx.fit(_model(glmx.Ridge(0.1)), X2, y2)
+        glmx.fit(_model(glmx.Ridge(0.37)), X, y)
+    assert counter["traces"] == 0
+
+
+def test_lasso_implicit_gradient_matches_finite_differences():
+    X, y = simulate_classes(seed=25)
+    X_valid, y_valid = simulate_classes(seed=26)
+    solver = glmx.ProximalNewton(tol=1e-12)
+
+    def loss(strength):
+        model, _ = glmx.fit(_model(glmx.Lasso(strength)), X, y, solver)
+        return -model.log_likelihood(X_valid, y_valid) + jnp.sum(model.coef[0])
+
+    strength, h = 0.02, 1e-6
+    model, _ = glmx.fit(_model(glmx.Lasso(strength)), X, y, solver)
+    assert int(jnp.sum(model.coef == 0)) > 0  # the held set is not empty
+    gradient = jax.grad(loss)(jnp.asarray(strength))
+    numeric = (loss(strength + h) - loss(strength - h)) / (2 * h)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5)
