@@ -261,6 +261,14 @@ def test_bad_structure_raises_one_sentence():
         glmx.fit(_model(), X, y[1:])
     with pytest.raises(ValueError, match=r"coef must be \(p, 3\) and intercept \(3,\)"):
         glmx.CategoricalGLM(glmx.Categorical(3), coef=np.zeros((4, 2)), intercept=np.zeros(2))
+    with pytest.raises(
+        ValueError,
+        match=r"^y must hold integer class labels 0\.\.2 for Categorical, "
+        r"but y\[2\] is 3\.0\.$",
+    ):
+        model.score(X, np.where(np.arange(len(y)) == 2, 3, y), "accuracy")
+    with pytest.raises(ValueError, match=r"but y\[0\] is -1\.0\."):
+        model.log_likelihood(X, -np.ones(len(y)))
     with pytest.raises(ValueError, match="The model has no coefficients yet"):
         _model().predict(X)
 

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
+from ._arrays import is_traced
 from ._categorical import Categorical
 from ._design import missing_rows, nan_rows, shape_of
 from ._population import broadcast_neurons, neuron_axis, neuron_of
@@ -144,6 +145,7 @@ class CategoricalGLM(ValueRepr):
     def _kept(self, X, y, sample_weight):
         y = jnp.asarray(y)
         keep = ~missing_rows(nan_rows(X), y)
+        y = checked_labels(self.observation, y, keep)
         w = jnp.ones(y.shape, self.coef.dtype) if sample_weight is None else sample_weight
         return jnp.where(keep, y, 0.0), jnp.where(keep, jnp.asarray(w), 0.0), keep
 
@@ -201,6 +203,19 @@ class CategoricalGLM(ValueRepr):
         """Draw a label for each row of ``X``: ``(labels (n,), probabilities (n, K))``."""
         eta = self.linear_predictor(X)
         return self.observation.sample(key, eta), self.observation.probabilities(eta)
+
+
+def checked_labels(observation: Categorical, y, keep):
+    """``y``, after checking that its kept entries are labels the model knows: on concrete
+    labels a ``ValueError`` naming the first other one, on traced ones an ``eqx.error_if``."""
+    bad = keep & ~observation.in_support(jnp.where(keep, y, 0.0))
+    message = f"y must hold {observation.support} for Categorical"
+    if is_traced(y, keep):
+        return eqx.error_if(y, jnp.any(bad), message + ".")
+    if bool(jnp.any(bad)):
+        first = int(np.flatnonzero(np.asarray(bad))[0])
+        raise ValueError(f"{message}, but y[{first}] is {float(y[first])}.")
+    return y
 
 
 def _design_axis(X) -> int | None:
