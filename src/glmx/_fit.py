@@ -244,7 +244,8 @@ def fit(
         raise TypeError(f"throw must be True or False, got {throw!r}.")
     if is_categorical(model):  # glmx.CategoricalGLM and its population: docs/categorical.md
         glm, data = prepare_categorical(model, X, y, sample_weight, offset)
-        solver = resolve_solver(solver, glm.regularizer, data.n_features)
+        n_coef = data.n_features * glm.observation.n_classes  # the Hessian is (p K)^2
+        solver = resolve_solver(solver, glm.regularizer, n_coef)
         fitted, result = run_checked(_fit_categorical_work, glm, data, solver, adjoint, throw)
         _warn_if_unconverged(result)
         return restore_categorical(model, fitted), result
