@@ -321,3 +321,12 @@ def test_lasso_implicit_gradient_matches_finite_differences():
     gradient = jax.grad(loss)(jnp.asarray(strength))
     numeric = (loss(strength + h) - loss(strength - h)) / (2 * h)
     np.testing.assert_allclose(gradient, numeric, rtol=1e-5)
+
+
+def test_per_feature_ridge_strength_is_a_rescaled_design():
+    X, y = simulate_classes(seed=27)
+    strengths = np.array([0.01, 0.1, 1.0, 0.05])
+    model, _ = glmx.fit(_model(glmx.Ridge(strengths)), X, y, TIGHT)
+    # strength s_j on w_j equals strength 1 on the column X_j / sqrt(s_j), coefficient scaled
+    scaled, _ = glmx.fit(_model(glmx.Ridge(1.0)), X / np.sqrt(strengths), y, TIGHT)
+    np.testing.assert_allclose(model.coef, scaled.coef / np.sqrt(strengths)[:, None], atol=1e-8)
