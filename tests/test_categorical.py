@@ -271,6 +271,8 @@ def test_bad_structure_raises_one_sentence():
         model.log_likelihood(X, -np.ones(len(y)))
     with pytest.raises(ValueError, match="The model has no coefficients yet"):
         _model().predict(X)
+    with pytest.raises(TypeError, match="use glmx.categorical_inference for categorical models"):
+        glmx.inference(model, X, y)
 
 
 def test_sample_weights_match_sklearn():

@@ -47,10 +47,7 @@ def test_unpenalised_equals_statsmodels_without_a_constant(family):
     np.testing.assert_allclose(float(info.dof_model), 4.0)
 
 
-# glum's line search reports failing when it is already at the optimum (its gradient is at
-# rounding level); its coefficients are still compared.
-@pytest.mark.filterwarnings("ignore:Line search failed")
-def test_penalised_fits_equal_scikit_learn_and_glum():
+def test_ridge_fits_equal_scikit_learn():
     X, y = _shifted("poisson")
     a = 0.02
     ridge, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(a), fit_intercept=False), X, y, TIGHT)
@@ -70,11 +67,23 @@ def test_penalised_fits_equal_scikit_learn_and_glum():
     sk = LogisticRegression(C=1 / (len(yb) * a), fit_intercept=False, tol=1e-12, max_iter=1000)
     np.testing.assert_allclose(logistic.coef, sk.fit(Xb, yb).coef_[0], rtol=1e-6, atol=1e-8)
 
+
+GLUM_FAMILIES = {"poisson": "poisson", "bernoulli": "binomial", "gamma": "gamma"}
+
+
+# glum's line search reports failing when it is already at the optimum (its gradient is at
+# rounding level); its coefficients are still compared.
+@pytest.mark.filterwarnings("ignore:Line search failed")
+@pytest.mark.parametrize("family", UNPENALISED)
+def test_lasso_and_elastic_net_equal_glum(family):
+    X, y = _shifted(family)
+    a = 0.01
     for regularizer, l1_ratio in [(glmx.Lasso(a), 1.0), (glmx.ElasticNet(a, 0.5), 0.5)]:
-        model = glmx.GLM(glmx.Poisson(), regularizer, fit_intercept=False)
+        model = glmx.GLM(FAMILIES[family], regularizer, fit_intercept=False)
         fitted, result = glmx.fit(model, X, y, glmx.ProximalNewton(tol=1e-12))
         reference = GeneralizedLinearRegressor(
-            family="poisson",
+            family=GLUM_FAMILIES[family],
+            link="log" if family != "bernoulli" else "logit",
             alpha=a,
             l1_ratio=l1_ratio,
             fit_intercept=False,

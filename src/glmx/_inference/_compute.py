@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
 from .._checks import run_checked
 from .._data import Data, glm_of, map_neurons, prepare
 from .._design import block_sizes, keys_of
@@ -210,7 +211,7 @@ def _cluster_labels(groups, n: int):
 
 
 def inference(
-    model: GLM | PopulationGLM,
+    model: GLM | PopulationGLM | CategoricalGLM | PopulationCategoricalGLM,
     X,
     y,
     *,
@@ -264,6 +265,11 @@ def inference(
         raise ValueError(f"information must be one of {INFORMATION}, got {information!r}.")
     if not isinstance(use_t, bool):
         raise TypeError(f"use_t must be True or False, got {use_t!r}.")
+    if isinstance(model, CategoricalGLM | PopulationCategoricalGLM):
+        raise TypeError(
+            f"glmx.inference takes a GLM or PopulationGLM, got {type(model).__name__}; use "
+            "glmx.categorical_inference for categorical models."
+        )
     if not isinstance(model, GLM | PopulationGLM):
         raise TypeError(
             f"model must be a fitted glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
