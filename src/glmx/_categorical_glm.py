@@ -24,7 +24,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 from ._arrays import is_traced
 from ._categorical import Categorical
 from ._design import missing_rows, nan_rows, shape_of
-from ._population import broadcast_neurons, neuron_axis, neuron_of
+from ._population import AbstractPopulation, broadcast_neurons, checked_neurons, neuron_axis
 from ._regularizers import AbstractRegularizer, UnRegularized
 from ._repr import ValueRepr
 
@@ -226,7 +226,7 @@ def _labels_axis(y) -> int | None:
     return None if y is None or np.ndim(y) == 1 else 1
 
 
-class PopulationCategoricalGLM(ValueRepr):
+class PopulationCategoricalGLM(AbstractPopulation):
     """Categorical GLMs for several label series fitted together by `glmx.fit` (``vmap`` of
     the single fit; each stops on its own criterion).
 
@@ -253,33 +253,9 @@ class PopulationCategoricalGLM(ValueRepr):
         coef=None,
         intercept=None,
     ):
-        if not isinstance(n_neurons, int | np.integer) or n_neurons < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}.")
-        self.n_neurons = int(n_neurons)
+        self.n_neurons = checked_neurons(n_neurons)
         glm = CategoricalGLM(observation, regularizer, coef, intercept)
         self.glm = broadcast_neurons(glm, self.n_neurons)
-
-    @property
-    def observation(self) -> Categorical:
-        return self.glm.observation
-
-    @property
-    def regularizer(self) -> AbstractRegularizer:
-        return self.glm.regularizer
-
-    @property
-    def coef(self):
-        """``(neurons, p, K)``, or ``None`` before fitting."""
-        return self.glm.coef
-
-    @property
-    def intercept(self):
-        """``(neurons, K)``, or ``None`` before fitting."""
-        return self.glm.intercept
-
-    def neuron(self, k: int) -> CategoricalGLM:
-        """Member ``k``'s `CategoricalGLM`."""
-        return neuron_of(self.glm, k)
 
     def _map(self, method, X, *series, extra=()):
         """``method`` for every member; per-row outputs get the member axis second."""

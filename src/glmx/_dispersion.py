@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from ._arrays import is_traced
+from ._data import glm_of
 from ._fit import FitResult, fit
 from ._glm import GLM
 from ._observations import NegativeBinomial
@@ -130,12 +131,11 @@ def fit_negative_binomial(
     print(float(dispersion.alpha), bool(dispersion.converged))
     ```
     """
-    population = isinstance(model, PopulationGLM)
-    glm = model.glm if population else model
     if not isinstance(model, GLM | PopulationGLM):
         raise TypeError(
             f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
         )
+    population, glm = isinstance(model, PopulationGLM), glm_of(model)
     if not isinstance(glm.observation, NegativeBinomial):
         raise TypeError(
             "fit_negative_binomial needs a NegativeBinomial observation model, got "
@@ -185,6 +185,4 @@ def _with_alpha(model, alpha, population: bool):
     """``model`` with ``alpha`` ``(columns,)`` in its observation model (per neuron for a
     population, a scalar for one model)."""
     value = alpha if population else alpha[0]
-    if population:
-        return eqx.tree_at(lambda m: m.glm.observation.alpha, model, value)
-    return eqx.tree_at(lambda m: m.observation.alpha, model, value)
+    return eqx.tree_at(lambda m: glm_of(m).observation.alpha, model, value)

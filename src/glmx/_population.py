@@ -3,6 +3,8 @@
 Nothing here re-implements GLM math: every method is the `GLM` method vmapped over neurons.
 """
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -83,7 +85,49 @@ def _as_mask(mask):
     return jnp.asarray(raw, dtype=bool)
 
 
-class PopulationGLM(ValueRepr):
+def checked_neurons(n_neurons) -> int:
+    """``n_neurons`` as an int, after checking it is a positive integer."""
+    if not isinstance(n_neurons, int | np.integer) or n_neurons < 1:
+        raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}.")
+    return int(n_neurons)
+
+
+class AbstractPopulation(ValueRepr):
+    """What every population model shares: a member model ``glm`` whose floating leaves carry
+    a leading neuron axis (`neuron_axis`), ``n_neurons``, and views of the members' parts.
+    Subclasses declare the ``glm`` and ``n_neurons`` fields."""
+
+    glm: eqx.AbstractVar[eqx.Module]
+    n_neurons: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def _map(self, method, X, *series, **options):
+        """``method`` (a member model's method) for every member, over the neuron axis."""
+
+    @property
+    def observation(self):
+        return self.glm.observation
+
+    @property
+    def regularizer(self) -> AbstractRegularizer:
+        return self.glm.regularizer
+
+    @property
+    def coef(self):
+        """The members' coefficients, neuron axis first; ``None`` before fitting."""
+        return self.glm.coef
+
+    @property
+    def intercept(self):
+        """The members' intercepts, neuron axis first; ``None`` before fitting."""
+        return self.glm.intercept
+
+    def neuron(self, k: int):
+        """Member ``k``'s own model (no neuron axis)."""
+        return neuron_of(self.glm, k)
+
+
+class PopulationGLM(AbstractPopulation):
     """GLMs for a population of neurons, fitted together by `glmx.fit` (vmap of the single fit).
 
     **Arguments:**
@@ -126,9 +170,7 @@ class PopulationGLM(ValueRepr):
         scale=1.0,
         fit_intercept: bool = True,
     ):
-        if not isinstance(n_neurons, int | np.integer) or n_neurons < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons!r}.")
-        self.n_neurons = int(n_neurons)
+        self.n_neurons = checked_neurons(n_neurons)
         glm = GLM(observation, regularizer, coef, intercept, scale, fit_intercept)
         self.glm = broadcast_neurons(glm, self.n_neurons)
         self.feature_mask = _as_mask(feature_mask)
@@ -144,35 +186,13 @@ class PopulationGLM(ValueRepr):
                 )
 
     @property
-    def observation(self) -> AbstractObservation:
-        return self.glm.observation
-
-    @property
-    def regularizer(self) -> AbstractRegularizer:
-        return self.glm.regularizer
-
-    @property
-    def coef(self):
-        """``(neurons, p)``, or a dict of ``(neurons, p_k)``; ``None`` before fitting."""
-        return self.glm.coef
-
-    @property
     def fit_intercept(self) -> bool:
         return self.glm.fit_intercept
-
-    @property
-    def intercept(self):
-        """``(neurons,)``, or ``None`` before fitting."""
-        return self.glm.intercept
 
     @property
     def scale(self):
         """``(neurons,)``: the dispersion of each neuron's model."""
         return self.glm.scale
-
-    def neuron(self, k: int) -> GLM:
-        """The single-neuron `GLM` of neuron ``k``."""
-        return neuron_of(self.glm, k)
 
     def _map(self, method, X, *series, key_axis=None, extra=()):
         """Run ``method(glm_k, X_k, *series_k, *extra)`` for every neuron; outputs get the
