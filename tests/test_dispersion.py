@@ -72,6 +72,8 @@ def test_bad_inputs_are_refused_with_one_sentence():
     model = glmx.GLM(glmx.NegativeBinomial())
     with pytest.raises(ValueError, match=r"max_rounds must be a positive integer, got 0"):
         glmx.fit_negative_binomial(model, X, y, max_rounds=0)
+    with pytest.raises(ValueError, match=r"tol must be positive, got 0.0"):
+        glmx.fit_negative_binomial(model, X, y, tol=0.0)
     with pytest.raises(TypeError, match=r"needs concrete inputs"):
         jax.jit(lambda y: glmx.fit_negative_binomial(model, X, y)[1].alpha)(y)
     with pytest.raises(ValueError, match=r"y must hold non-negative counts"):
