@@ -7,6 +7,7 @@ import inspect
 import json
 
 import equinox as eqx
+import jax
 import numpy as np
 import pytest
 
@@ -22,6 +23,7 @@ def test_files_may_name_the_concrete_model_classes_and_the_callers():
     concrete += [glmx.LogLink, glmx.SoftplusLink, glmx.IdentityLink, glmx.LogitLink]
     concrete += [glmx.InverseLink, glmx.InverseSquaredLink, glmx.UnRegularized]
     concrete += [glmx.Ridge, glmx.Lasso, glmx.ElasticNet, glmx.GroupLasso]
+    concrete += [glmx.CategoricalGLM, glmx.PopulationCategoricalGLM, glmx.Categorical]
     assert allowed == {cls.__name__: cls for cls in concrete}  # no abstract classes or solvers
 
     class Custom(eqx.Module):
@@ -74,6 +76,7 @@ def test_a_file_without_a_model_or_its_loader_is_refused(tmp_path):
 def test_saving_and_loading_import_only_lower_layers():
     """_io imports neither the package face (glmx) nor an adapter, not even inside functions."""
     lower = {"_glm", "_population", "_observations", "_links", "_regularizers"}
+    lower |= {"_categorical", "_categorical_glm"}
     lower |= {"_arrays", "_design", "_repr", "_typing"}
     imported = set()
     for node in ast.walk(ast.parse(inspect.getsource(_io))):
@@ -85,3 +88,25 @@ def test_saving_and_loading_import_only_lower_layers():
             imported |= {node.module} if node.module else {a.name for a in node.names}
     ours = {name for name in imported if name.startswith(("_", "glmx"))}
     assert ours and ours <= lower, ours - lower
+
+
+def test_categorical_models_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = rng.integers(0, 3, size=60).astype(float)
+    single, _ = glmx.fit(glmx.CategoricalGLM(glmx.Categorical(3), glmx.Ridge(0.1)), X, y)
+    pop = glmx.PopulationCategoricalGLM(
+        glmx.Categorical(3), glmx.Lasso(np.array([0.1, 0.2])), n_neurons=2
+    )
+    for model in (single, glmx.CategoricalGLM(glmx.Categorical(4)), pop):
+        glmx.save_model(tmp_path / "m.npz", model)
+        loaded = glmx.load_model(tmp_path / "m.npz")
+        assert type(loaded) is type(model) and repr(loaded) == repr(model)
+        for a, b in zip(jax.tree.leaves(model), jax.tree.leaves(loaded)):
+            np.testing.assert_array_equal(a, b)
+    glmx.save_model(tmp_path / "single.npz", single)
+    again = glmx.load_model(tmp_path / "single.npz").predict_proba(X)
+    np.testing.assert_array_equal(again, single.predict_proba(X))
+    with pytest.raises(TypeError, match="model must be one of glmx.GLM, .*got Poisson"):
+        glmx.save_model(tmp_path / "m.npz", glmx.Poisson())
+

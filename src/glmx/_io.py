@@ -16,14 +16,32 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from . import _glm, _links, _observations, _population, _regularizers
+from . import (
+    _categorical,
+    _categorical_glm,
+    _glm,
+    _links,
+    _observations,
+    _population,
+    _regularizers,
+)
+from ._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
 from ._glm import GLM
-from ._population import PopulationGLM
+from ._population import AbstractPopulation, PopulationGLM
 
 FORMAT = "glmx-model/1"
 
 # The modules whose public concrete classes a file may name.
-_MODEL_MODULES = (_glm, _population, _observations, _links, _regularizers)
+_MODEL_MODULES = (
+    _glm,
+    _population,
+    _categorical_glm,
+    _observations,
+    _categorical,
+    _links,
+    _regularizers,
+)
+_MODELS = (GLM, PopulationGLM, CategoricalGLM, PopulationCategoricalGLM)
 
 
 def _concrete_classes(module) -> dict:
@@ -108,18 +126,10 @@ def _decode_module(node, arrays: dict, classes: dict):
         )
     fields = {k: decode(v, arrays, classes) for k, v in node["fields"].items()}
     cls = classes[name]
-    if cls is PopulationGLM:  # its constructor takes the GLM's parts, not the GLM
-        glm = fields["glm"]
-        return cls(
-            glm.observation,
-            glm.regularizer,
-            n_neurons=fields["n_neurons"],
-            feature_mask=fields["feature_mask"],
-            coef=glm.coef,
-            intercept=glm.intercept,
-            scale=glm.scale,
-            fit_intercept=glm.fit_intercept,
-        )
+    if issubclass(cls, AbstractPopulation):  # its constructor takes the member's parts
+        glm = fields.pop("glm")
+        parts = {f.name: getattr(glm, f.name) for f in dataclasses.fields(glm)}
+        return cls(**parts, **fields)
     return cls(**fields)
 
 
@@ -157,7 +167,8 @@ def decode_model(path, config: dict, arrays: dict, classes: dict):
 
 
 def save_model(path, model) -> None:
-    """Save a `GLM` or `PopulationGLM` (fitted or not) to ``path`` as ``.npz``.
+    """Save a `GLM`, `PopulationGLM`, `CategoricalGLM` or `PopulationCategoricalGLM` (fitted
+    or not) to ``path`` as ``.npz``.
 
     The file holds the arrays (coefficients, strengths, masks, ...) and a JSON description of
     the model's structure; `load_model` rebuilds it without executing anything from the file.
@@ -168,10 +179,11 @@ def save_model(path, model) -> None:
     same = glmx.load_model("neuron.npz")
     ```
     """
-    if not isinstance(model, GLM | PopulationGLM):
+    if not isinstance(model, _MODELS):
+        names = ", ".join(f"glmx.{cls.__name__}" for cls in _MODELS)
         raise TypeError(
-            f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}; "
-            "estimators from glmx.sklearn have their own save_params."
+            f"model must be one of {names}, got {type(model).__name__}; estimators from "
+            "glmx.sklearn have their own save_params."
         )
     arrays: dict = {}
     write_file(path, {"model": encode(model, arrays)}, arrays)

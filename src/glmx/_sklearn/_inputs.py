@@ -20,7 +20,7 @@ from .._pynapple import check_same_time, unwrap
 FLOATS = (np.float64, np.float32)
 
 
-def _is_design_dict(X) -> bool:
+def is_design_dict(X) -> bool:
     """A dict of blocks (not a scipy ``dok`` sparse matrix, which is a dict too)."""
     return isinstance(X, dict) and not issparse(X)
 
@@ -31,7 +31,7 @@ def check_X(estimator, X, reset: bool):
     ``reset``: record the design's shape on ``estimator`` (when fitting); otherwise check it.
     """
     X, time = unwrap(X)
-    if _is_design_dict(X):
+    if is_design_dict(X):
         if not X:
             raise ValueError("X is an empty dict; give at least one block of features.")
         blocks = {
@@ -82,7 +82,7 @@ def check_Xy(estimator, X, y, reset: bool, multi_output: bool):
         )
     X, _ = check_X(estimator, X, reset)
     y = _check_y(estimator, y, multi_output)
-    if not _is_design_dict(X):
+    if not is_design_dict(X):
         check_consistent_length(X, y)
     if multi_output and y.ndim == 1:
         raise ValueError(
