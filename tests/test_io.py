@@ -109,4 +109,3 @@ def test_categorical_models_round_trip(tmp_path):
     np.testing.assert_array_equal(again, single.predict_proba(X))
     with pytest.raises(TypeError, match="model must be one of glmx.GLM, .*got Poisson"):
         glmx.save_model(tmp_path / "m.npz", glmx.Poisson())
-
