@@ -58,6 +58,42 @@ class AbstractRegularizer(ValueRepr):
         """``(is_bad, message, value)`` triples for the hyperparameters' values (e.g. a
         negative strength); ``value`` is what the error message shows as received."""
 
+    # --- regularization paths (glmx.fit_path, glmx.cross_validate) -----------------------------
+    # A penalty with a ``strength`` field takes part in paths: a path point's strength ``s``
+    # replaces a scalar strength; per-feature (or per-group) strengths are relative factors
+    # that ``s`` multiplies (glmnet's ``penalty.factor``).
+
+    def at_strength(self, strength: Float[Array, ""]) -> "AbstractRegularizer":
+        """This penalty at the path strength ``strength`` (see above)."""
+        return eqx.tree_at(lambda r: r.strength, self, strength * self._factors())
+
+    def _factors(self) -> Array:
+        own = self.strength
+        return own if jnp.ndim(own) else jnp.ones_like(own)
+
+    def zero_strength(self, gradient: Float[Array, " p"]) -> Float[Array, ""]:
+        """Where a regularization path starts: the smallest path strength at which zero
+        coefficients are optimal, given ``gradient``, the smooth loss's gradient in the
+        coefficients at zero (the intercept-only fit). Penalties without a kink at zero never
+        zero coefficients exactly; they use the elastic net's value at ratio
+        `SMOOTH_PATH_RATIO`, as glmnet does."""
+        raise TypeError(
+            f"{type(self).__name__} does not define zero_strength, so a path cannot choose its "
+            "strengths; give strengths=."
+        )
+
+
+#: The l1 share at which a path of a penalty without a kink at zero (Ridge) starts, as if it
+#: were an elastic net with this ratio (glmnet's ``alpha = 0`` convention).
+SMOOTH_PATH_RATIO = 1e-3
+
+
+def _l1_zero_strength(gradient, factors, ratio):
+    """``max_j |g_j| / (ratio * factor_j)`` over penalised features (factor > 0)."""
+    penalised = factors > 0
+    per_feature = jnp.abs(gradient) / jnp.where(penalised, ratio * factors, 1.0)
+    return jnp.max(jnp.where(penalised, per_feature, 0.0), initial=0.0)
+
 
 def _strength_checks(name: str, strength: Array):
     return [
@@ -96,6 +132,9 @@ class UnRegularized(AbstractRegularizer):
     def value_checks(self):
         return []
 
+    def at_strength(self, strength):
+        raise TypeError("UnRegularized has no strength to vary; a path needs a penalty.")
+
 
 class Ridge(AbstractRegularizer):
     """L2 penalty ``0.5 * strength * ||w||^2`` (``strength`` scalar or ``(p,)``).
@@ -121,6 +160,9 @@ class Ridge(AbstractRegularizer):
     def value_checks(self):
         return _strength_checks("Ridge", self.strength)
 
+    def zero_strength(self, gradient):
+        return _l1_zero_strength(gradient, self._factors(), SMOOTH_PATH_RATIO)
+
 
 class Lasso(AbstractRegularizer):
     """L1 penalty ``strength * ||w||_1`` (``strength`` scalar or ``(p,)``)."""
@@ -142,6 +184,9 @@ class Lasso(AbstractRegularizer):
 
     def value_checks(self):
         return _strength_checks("Lasso", self.strength)
+
+    def zero_strength(self, gradient):
+        return _l1_zero_strength(gradient, self._factors(), 1.0)
 
 
 class ElasticNet(AbstractRegularizer):
@@ -170,6 +215,10 @@ class ElasticNet(AbstractRegularizer):
         _check_per_feature("ElasticNet", self.strength, n_features)
         if self.ratio.ndim != 0:
             raise ValueError(f"ElasticNet ratio must be a scalar, got shape {self.ratio.shape}.")
+
+    def zero_strength(self, gradient):
+        ratio = jnp.maximum(self.ratio, SMOOTH_PATH_RATIO)
+        return _l1_zero_strength(gradient, self._factors(), ratio)
 
     def value_checks(self):
         return _strength_checks("ElasticNet", self.strength) + [
@@ -250,6 +299,13 @@ class GroupLasso(AbstractRegularizer):
                 "GroupLasso strength must be a scalar or have one value per group, shape "
                 f"({n_groups},), but has shape {self.strength.shape}."
             )
+
+    def zero_strength(self, gradient):
+        mask = self.groups.astype(jnp.result_type(gradient))
+        weight = jnp.sqrt(jnp.sum(mask, axis=1)) * self._factors()  # (g,) also for a scalar
+        penalised = weight > 0
+        per_group = group_norms(gradient, mask) / jnp.where(penalised, weight, 1.0)
+        return jnp.max(jnp.where(penalised, per_group, 0.0), initial=0.0)
 
     def value_checks(self):
         counts = jnp.sum(self.groups, axis=0)
