@@ -2,12 +2,27 @@
 
 The session ends with ``os._exit``: a process that has loaded jax, numpy and scipy was seen to
 hang in OpenBLAS's shutdown on this machine, and a hung test run never lands.
+
+One persistent compilation cache serves the whole run (the xdist workers and the examples and
+benchmarks they start in subprocesses, which inherit the environment): a program compiled once
+is loaded, not compiled again, after `_release_compiled_code` drops the in-memory executables at
+the end of each module, or when another process needs it. It lives in a fresh directory per
+run, removed at the end, so no run sees another's programs.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 
-import jax
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+_CACHE = os.path.join(tempfile.gettempdir(), f"glmx-test-cache-{_RUN}")
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
@@ -31,6 +46,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller (or a run without xdist)
+        shutil.rmtree(_CACHE, ignore_errors=True)
     if os.environ.get("GLMX_TEST_NO_HARD_EXIT"):
         return
     sys.stdout.flush()

@@ -62,8 +62,10 @@ from ._observations import (
 from ._path import (
     CrossValidation as CrossValidation,
     Path as Path,
+    Tuning as Tuning,
     cross_validate as cross_validate,
     fit_path as fit_path,
+    tune_strength as tune_strength,
 )
 from ._population import PopulationGLM as PopulationGLM
 from ._problem import (
@@ -76,6 +78,7 @@ from ._regularizers import (
     GroupLasso as GroupLasso,
     Lasso as Lasso,
     Ridge as Ridge,
+    Smoothness as Smoothness,
     UnRegularized as UnRegularized,
 )
 from ._solvers import (

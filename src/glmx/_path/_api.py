@@ -89,32 +89,42 @@ def _default_min_ratio(min_ratio, n: int, p: int) -> float:
     return 1e-4 if n > p else 1e-2
 
 
+def prepare_folds(model, X, y, sample_weight, offset, solver, folds):
+    """``(glm, data, solver, train, test)``: the checked inputs (`glmx._data.prepare`), the
+    solver, and the folds' ``(F, n)`` train and test weights in the data's dtype. ``folds``:
+    ``None`` for the path on all rows alone, or the arguments of `make_folds` without ``n``
+    (``(folds, gap, shuffle, seed)``); the folds are then followed by the all-rows path."""
+    _check_model(model)
+    glm, data = prepare(model, X, y, sample_weight, offset)
+    n = data.y.shape[0]
+    all_rows = np.ones((1, n), bool)
+    if folds is None:
+        train, test = all_rows, ~all_rows
+    else:
+        spec, gap, shuffle, seed = folds
+        train, test = make_folds(spec, n, gap, shuffle, seed)
+        train, test = np.concatenate([train, all_rows]), np.concatenate([test, ~all_rows])
+    solver = resolve_solver(solver, glm.regularizer, data.n_features)
+    train, test = (jnp.asarray(a, data.dtype) for a in (train, test))
+    return glm, data, solver, train, test
+
+
 def _run(model, X, y, strengths, n_strengths, min_ratio, solver, sample_weight, offset, folds):
     """Prepare, run the program, and lay its outputs out path axis first: ``(grid, fits,
     scores)`` with ``fits`` and ``scores`` ``(F, S, *neurons)``."""
-    _check_model(model)
-    glm, data = prepare(model, X, y, sample_weight, offset)
+    glm, data, solver, train, test = prepare_folds(
+        model, X, y, sample_weight, offset, solver, folds
+    )
     population = isinstance(model, PopulationGLM)
     n_neurons = model.n_neurons if population else None
-    n = data.y.shape[0]
-    min_ratio = _default_min_ratio(min_ratio, n, data.n_features)
+    min_ratio = _default_min_ratio(min_ratio, data.y.shape[0], data.n_features)
     grid = _check_grid(strengths, n_strengths, min_ratio, n_neurons, data.dtype)
-    if folds is None:
-        train, test = np.ones((1, n), bool), np.zeros((1, n), bool)
-    else:
-        train, test = make_folds(*folds(n))
-        train = np.concatenate([train, np.ones((1, n), bool)])  # the path on all rows
-        test = np.concatenate([test, np.zeros((1, n), bool)])
-    solver = resolve_solver(solver, glm.regularizer, data.n_features)
     if grid is not None and population and grid.ndim == 1:
         grid = jnp.broadcast_to(grid, (n_neurons,) + grid.shape)
-    train, test = (jnp.asarray(a, data.dtype) for a in (train, test))
     grid, (fits, scores) = run_checked(
         path_work, glm, data, solver, train, test, grid, int(n_strengths), float(min_ratio)
     )
-    if (
-        population
-    ):  # (neurons, F, S, ...) -> (F, S, neurons, ...); grid (neurons, S) -> (S, neurons)
+    if population:  # (neurons, F, S, ...) -> (F, S, neurons, ...); the grid -> (S, neurons)
         grid = grid.T
         fits, scores = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 2), (fits, scores))
     return glm, data, grid, fits, scores
@@ -248,7 +258,7 @@ def cross_validate(
         solver,
         sample_weight,
         offset,
-        lambda n: (folds, n, gap, shuffle, seed),
+        (folds, gap, shuffle, seed),
     )
     fold_scores = {k: np.asarray(v[:-1]) for k, v in scores.items()}
     chosen = fold_scores[kind]

@@ -62,7 +62,7 @@ def _default_grid(glm: GLM, rows, use_table, n_strengths: int, min_ratio: float)
     return top * jnp.logspace(0.0, np.log10(min_ratio), n_strengths, dtype=args.X.dtype)
 
 
-def _held_out(fitted: GLM, rows, test) -> dict:
+def held_out(fitted: GLM, rows, test) -> dict:
     """Every score of ``fitted`` on the rows weighted by ``test`` (missing rows left out)."""
     weights = jnp.where(rows.missing, 0.0, rows.sample_weight * test)
     y = jnp.where(rows.missing, 1.0, rows.y)
@@ -106,7 +106,7 @@ def path_one(glm: GLM, rows, use_table, solver, train, test, grid, n_strengths, 
                 solution.optimality,
                 dof,
             )
-            return solution.params, (fits, _held_out(fitted, rows, test_k))
+            return solution.params, (fits, held_out(fitted, rows, test_k))
 
         return jax.lax.scan(point, start, grid)[1]
 

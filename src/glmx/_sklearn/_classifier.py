@@ -78,7 +78,8 @@ class ClassifierGLM(ClassifierMixin, BaseEstimator):
         encoded = np.full(len(y), np.nan, X.dtype)
         encoded[~missing] = codes
         if len(self.classes_) < 2:
-            found = f"only {self.classes_[0]!r}" if len(self.classes_) else "no label"
+            label = np.asarray(self.classes_[0]).tolist() if len(self.classes_) else None
+            found = f"one class ({label!r})" if len(self.classes_) else "no label"
             raise ValueError(
                 "ClassifierGLM needs samples of at least 2 classes in y, but y contains "
                 f"{found} (missing labels, NaN or None, do not count)."

@@ -1,14 +1,5 @@
-"""Regularizers: penalties on the coefficients (never on the intercept) and their proxes.
-
-Strengths are array leaves (a scalar, or one per feature; one per group for `GroupLasso`), so a
-new value never recompiles a fit, and they can be vmapped and differentiated. Scaling follows
-scikit-learn and NeMoS: the objective is the mean negative log-likelihood plus
-
-- `Ridge`:      ``0.5 * lam * ||w||^2``
-- `Lasso`:      ``lam * ||w||_1``
-- `ElasticNet`: ``lam * (r * ||w||_1 + 0.5 * (1 - r) * ||w||^2)``
-- `GroupLasso`: ``lam * sum_g sqrt(|g|) * ||w_g||_2``
-"""
+"""The penalties: `UnRegularized`, `Ridge`, `Lasso`, `ElasticNet`, `GroupLasso` (their formulas
+are in the package's docstring), their base class, and the helpers they share."""
 
 import abc
 from typing import ClassVar
@@ -19,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from ._arrays import as_float_leaf
-from ._prox import group_norms, prox_group_lasso, soft_threshold
-from ._repr import ValueRepr
+from .._arrays import as_float_leaf
+from .._prox import group_norms, prox_group_lasso, soft_threshold
+from .._repr import ValueRepr
 
 
 class AbstractRegularizer(ValueRepr):
@@ -230,7 +221,7 @@ class ElasticNet(AbstractRegularizer):
         ]
 
 
-def _groups_to_mask(groups) -> Array:
+def groups_to_mask(groups) -> Array:
     """A ``(g, p)`` 0/1 mask from a boolean mask or from integer labels ``(p,)``."""
     raw = np.asarray(groups)
     if raw.ndim == 1:
@@ -264,7 +255,7 @@ class GroupLasso(AbstractRegularizer):
     - ``strength``: a scalar or one value per group ``(g,)``.
     """
 
-    groups: Bool[Array, "g p"] = eqx.field(converter=_groups_to_mask)
+    groups: Bool[Array, "g p"] = eqx.field(converter=groups_to_mask)
     strength: Float[Array, "*g"] = eqx.field(default=1.0, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = False
 
