@@ -3,24 +3,17 @@
 The session ends with ``os._exit``: a process that has loaded jax, numpy and scipy was seen to
 hang in OpenBLAS's shutdown on this machine, and a hung test run never lands.
 
-One persistent compilation cache serves the whole run (the xdist workers and the examples and
-benchmarks they start in subprocesses, which inherit the environment): a program compiled once
-is loaded, not compiled again, after `_release_compiled_code` drops the in-memory executables at
-the end of each module, or when another process needs it. It lives in a fresh directory per
-run, removed at the end, so no run sees another's programs.
+The tests run small programs, so compiling them is most of the suite's time. XLA's LLVM
+back end is told not to optimise (``XLA_FLAGS`` below, inherited by the examples and
+benchmarks the tests start): the same tests pass, and the suite takes about a quarter less
+time (measured: 436 s -> 337 s for four test modules). Users' programs are not affected.
 """
 
 import os
-import shutil
 import sys
-import tempfile
 
-_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-_CACHE = os.path.join(tempfile.gettempdir(), f"glmx-test-cache-{_RUN}")
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+_FAST_COMPILE = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
 
 import jax  # noqa: E402
 
@@ -46,8 +39,6 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
-    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller (or a run without xdist)
-        shutil.rmtree(_CACHE, ignore_errors=True)
     if os.environ.get("GLMX_TEST_NO_HARD_EXIT"):
         return
     sys.stdout.flush()

@@ -77,8 +77,7 @@ def _child(code, *args, env=None):
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        # Without the test run's own cache (tests/conftest.py): the child chooses its cache.
-        env={**{k: v for k, v in os.environ.items() if "CACHE" not in k}, **(env or {})},
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]

@@ -25,7 +25,7 @@ def test_per_neuron_and_per_group_strengths_are_tuned_together():
     Ys = np.stack([Y, design(seed=6)[1]], axis=1)
     groups = np.array([0, 0, 1, 1, 2, 2])
     pop = glmx.PopulationGLM(
-        glmx.Poisson(), glmx.Smoothness(groups, order=1, strength=np.ones(3)), n_neurons=2
+        glmx.Poisson(), glmx.Smoothness(groups, order=1, strength=np.ones((2, 3))), n_neurons=2
     )
     tuned = glmx.tune_strength(pop, X, Ys, folds=3, n_strengths=4, steps=8)
     assert tuned.strength.shape == (2, 3) and tuned.losses.shape == (8, 2)

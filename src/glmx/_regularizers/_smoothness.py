@@ -38,7 +38,8 @@ def _differences(mask, order: int):
         block[:, index] = stencil
         rows.append(block)
         groups.append(np.full(stencil.shape[0], g))
-    return jnp.asarray(np.concatenate(rows)), jnp.asarray(np.concatenate(groups))
+    # Integer stencils: shared by a population's neurons, never differentiated.
+    return jnp.asarray(np.concatenate(rows), jnp.int32), jnp.asarray(np.concatenate(groups))
 
 
 class Smoothness(AbstractRegularizer):
@@ -61,16 +62,18 @@ class Smoothness(AbstractRegularizer):
     the default grid is set as for `Ridge`.
     """
 
-    groups: Bool[Array, "g p"] = eqx.field(converter=groups_to_mask)
-    order: int = eqx.field(default=2, static=True)
-    strength: Float[Array, "*g"] = eqx.field(default=1.0, converter=as_float_leaf)
-    differences: Float[Array, "m p"] = eqx.field(init=False)
+    groups: Bool[Array, "g p"]
+    order: int = eqx.field(static=True)
+    strength: Float[Array, "*g"]
+    differences: Int[Array, "m p"] = eqx.field(init=False)
     row_groups: Int[Array, " m"] = eqx.field(init=False)
     is_smooth: ClassVar[bool] = True
 
-    def __post_init__(self):
-        # Converters may run after this method: convert the groups here too (idempotent).
-        self.differences, self.row_groups = _differences(groups_to_mask(self.groups), self.order)
+    def __init__(self, groups, order: int = 2, strength=1.0):
+        self.groups = groups_to_mask(groups)
+        self.order = order
+        self.strength = as_float_leaf(strength)
+        self.differences, self.row_groups = _differences(self.groups, order)
 
     def _row_strengths(self):
         strength = jnp.broadcast_to(self.strength, (self.groups.shape[0],))
