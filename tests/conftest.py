@@ -2,12 +2,20 @@
 
 The session ends with ``os._exit``: a process that has loaded jax, numpy and scipy was seen to
 hang in OpenBLAS's shutdown on this machine, and a hung test run never lands.
+
+The tests run small programs, so compiling them is most of the suite's time. XLA's LLVM
+back end is told not to optimise (``XLA_FLAGS`` below, inherited by the examples and
+benchmarks the tests start): the same tests pass, and the suite takes about a quarter less
+time (measured: 436 s -> 337 s for four test modules). Users' programs are not affected.
 """
 
 import os
 import sys
 
-import jax
+_FAST_COMPILE = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

@@ -109,3 +109,19 @@ def test_categorical_decoder_decodes_the_stimulus():
     tuned = int(re.search(r"Kept neurons that are tuned: (\d+)", out).group(1))
     assert kept < total and tuned >= 0.9 * kept
     assert (EXAMPLES / "categorical_decoder_confusion.png").stat().st_size > 10_000
+
+
+def test_choose_strength_cross_validates_a_lasso_path():
+    out = _run("choose_strength.py")
+    assert "all fits converged: True" in out
+    rows = dict(
+        (name.strip(), (float(s), int(k), float(ll)))
+        for name, s, k, ll in re.findall(
+            r"^(best|1 SE|no penalty)\s+([.\de+-]+)\s+(\d+)\s+([-.\d]+)$", out, re.M
+        )
+    )
+    assert rows["1 SE"][0] > rows["best"][0] > 0
+    assert rows["1 SE"][1] <= rows["best"][1] < rows["no penalty"][1]
+    assert rows["best"][2] > rows["no penalty"][2]  # the penalty helps on the held-out minute
+    assert float(re.search(r"RMS error at the best strength: ([.\d]+)", out).group(1)) < 0.1
+    assert (EXAMPLES / "choose_strength.png").stat().st_size > 10_000

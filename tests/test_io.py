@@ -22,7 +22,7 @@ def test_files_may_name_the_concrete_model_classes_and_the_callers():
     concrete += [glmx.Gaussian, glmx.NegativeBinomial, glmx.Tweedie, glmx.InverseGaussian]
     concrete += [glmx.LogLink, glmx.SoftplusLink, glmx.IdentityLink, glmx.LogitLink]
     concrete += [glmx.InverseLink, glmx.InverseSquaredLink, glmx.UnRegularized]
-    concrete += [glmx.Ridge, glmx.Lasso, glmx.ElasticNet, glmx.GroupLasso]
+    concrete += [glmx.Ridge, glmx.Lasso, glmx.ElasticNet, glmx.GroupLasso, glmx.Smoothness]
     concrete += [glmx.CategoricalGLM, glmx.PopulationCategoricalGLM, glmx.Categorical]
     assert allowed == {cls.__name__: cls for cls in concrete}  # no abstract classes or solvers
 

@@ -12,7 +12,7 @@ SRC = pathlib.Path(__file__).parent.parent / "src" / "glmx"
 #: Bottom to top. A unit (a module, or a private package such as ``_solvers``) may import only
 #: units of lower layers, and modules of its own package.
 LAYERS = (
-    ("_typing", "_arrays", "_repr", "_design", "_linalg", "_cache"),
+    ("_typing", "_arrays", "_repr", "_design", "_linalg", "_cache", "_folds"),
     ("_links", "_structure"),
     ("_observations", "_categorical"),
     ("_prox",),
@@ -26,7 +26,7 @@ LAYERS = (
     ("_objective",),
     ("_problem",),
     ("_categorical_problem",),
-    ("_fit", "_inference", "_basis", "_categorical_inference"),
+    ("_fit", "_inference", "_basis", "_categorical_inference", "_path"),
     ("_io", "_pynapple", "_dispersion"),
     ("_sklearn",),
     ("sklearn", "__init__"),  # the public faces

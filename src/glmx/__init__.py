@@ -23,7 +23,6 @@ from ._dispersion import (
     fit_negative_binomial as fit_negative_binomial,
 )
 from ._fit import (
-    ConvergenceWarning as ConvergenceWarning,
     FitResult as FitResult,
     StepState as StepState,
     fit as fit,
@@ -60,14 +59,26 @@ from ._observations import (
     Poisson as Poisson,
     Tweedie as Tweedie,
 )
+from ._path import (
+    CrossValidation as CrossValidation,
+    Path as Path,
+    Tuning as Tuning,
+    cross_validate as cross_validate,
+    fit_path as fit_path,
+    tune_strength as tune_strength,
+)
 from ._population import PopulationGLM as PopulationGLM
-from ._problem import default_solver as default_solver
+from ._problem import (
+    ConvergenceWarning as ConvergenceWarning,
+    default_solver as default_solver,
+)
 from ._regularizers import (
     AbstractRegularizer as AbstractRegularizer,
     ElasticNet as ElasticNet,
     GroupLasso as GroupLasso,
     Lasso as Lasso,
     Ridge as Ridge,
+    Smoothness as Smoothness,
     UnRegularized as UnRegularized,
 )
 from ._solvers import (

@@ -29,19 +29,16 @@ from ._data import Data, map_neurons, prepare, restore
 from ._glm import GLM
 from ._population import PopulationGLM
 from ._problem import (
-    attainable_optimality,
+    ConvergenceWarning,
     finish,
     problem,
     resolve_solver,
     setup,
     small_counts,
+    solve,
 )
 from ._repr import ValueRepr
 from ._solvers import RESULTS, AbstractAdjoint, AbstractSolver, Implicit, Problem
-
-
-class ConvergenceWarning(UserWarning):
-    """A fit stopped without meeting its convergence criterion."""
 
 
 class FitResult(ValueRepr):
@@ -106,14 +103,7 @@ class StepState(ValueRepr):
 
 def _solve_one(glm: GLM, rows, use_table, solver, adjoint):
     args, params, weights = setup(glm, rows, use_table)
-    fn, prox, curvature, stationarity = problem(solver, args.X.shape[-1])
-    solution = adjoint.solve(
-        solver, fn, prox, params, args, curvature, stationarity, attainable_optimality
-    )
-    fitted, dof_resid = finish(glm, solution.params, args, weights)
-    objective = solution.value
-    if prox is not None:
-        objective = objective + args.regularizer.penalty(solution.params[0])
+    fitted, solution, objective, dof_resid = solve(glm, args, params, weights, solver, adjoint)
     result = FitResult(
         status=solution.status,
         num_steps=solution.num_steps,

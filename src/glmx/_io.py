@@ -89,7 +89,8 @@ def encode(value, arrays: dict):
     if isinstance(value, tuple | list):
         return {"tuple" if isinstance(value, tuple) else "list": [encode(v, arrays) for v in value]}
     if isinstance(value, eqx.Module):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        # Fields the constructor derives (init=False) are rebuilt on load, not saved.
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
         return {
             "module": type(value).__name__,
             "fields": {k: encode(v, arrays) for k, v in fields.items()},

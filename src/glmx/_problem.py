@@ -41,6 +41,11 @@ from ._solvers import (
     Stationarity,
 )
 
+
+class ConvergenceWarning(UserWarning):
+    """A fit stopped without meeting its convergence criterion."""
+
+
 #: Above this many features a Hessian (``n p^2`` to form, ``p^3`` to factorise) per outer step
 #: costs more than the first-order steps it saves, so the automatic choice is first order.
 MAX_NEWTON_FEATURES = 1000
@@ -220,6 +225,21 @@ def setup(glm: GLM, rows: Rows, use_table) -> tuple[Args, tuple, Float[Array, " 
     if not glm.fit_intercept:
         params = (params[0], jnp.zeros_like(params[1]))
     return args, params, weights
+
+
+def solve(glm: GLM, args: Args, params, weights, solver: AbstractSolver, adjoint):
+    """One neuron's solve from ``params``: ``(fitted, solution, objective, dof_resid)``, the
+    fitted `GLM` (see `finish`), the adjoint's solution record, the whole objective at the
+    solution (penalty included) and the count residual degrees of freedom."""
+    fn, prox, curvature, stationarity = problem(solver, args.X.shape[-1])
+    solution = adjoint.solve(
+        solver, fn, prox, params, args, curvature, stationarity, attainable_optimality
+    )
+    fitted, dof_resid = finish(glm, solution.params, args, weights)
+    objective = solution.value
+    if prox is not None:
+        objective = objective + args.regularizer.penalty(solution.params[0])
+    return fitted, solution, objective, dof_resid
 
 
 def count_dof_resid(coef, weights, fit_intercept: bool = True) -> Float[Array, ""]:

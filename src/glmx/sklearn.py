@@ -1,4 +1,5 @@
-"""scikit-learn estimators for glmx: ``GLM`` and ``PopulationGLM`` with the seed's (NeMoS's) API.
+"""scikit-learn estimators for glmx: ``GLM`` and ``PopulationGLM`` with NeMoS's API, their
+cross-validated forms ``GLMCV`` and ``PopulationGLMCV``, and ``ClassifierGLM``.
 
 Requires scikit-learn (``pip install "glmx[sklearn]"``).
 """
@@ -13,7 +14,9 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess tes
 
 from ._sklearn import (
     GLM as GLM,
+    GLMCV as GLMCV,
     ClassifierGLM as ClassifierGLM,
     PopulationGLM as PopulationGLM,
+    PopulationGLMCV as PopulationGLMCV,
     load_model as load_model,
 )

@@ -20,7 +20,7 @@ from .._fit import StepState, fit as core_fit, init_state, update
 from .._glm import GLM as CoreGLM
 from .._population import PopulationGLM as CorePopulationGLM
 from .._pynapple import unwrap, wrap
-from ._files import SavedEstimator, read_estimator, save_estimator
+from ._files import save_estimator
 from ._inputs import check_sample_weight, check_X, check_Xy
 from ._options import build_observation, build_regularizer, build_solver, has_positive_targets
 
@@ -323,22 +323,3 @@ class PopulationGLM(_GLMEstimator):
         if aggregate == "mean":
             return super().score(X, y, score_type, sample_weight)
         return np.asarray(self._score(X, y, score_type, sample_weight, aggregate=aggregate))
-
-
-def load_model(path, classes=()):
-    """Load an estimator saved with ``save_params`` (or a core model saved with
-    `glmx.save_model`). ``classes``: your own observation/regularizer classes, if the model
-    uses any (nothing is imported or executed from the file)."""
-    saved = read_estimator(path, classes)
-    if not isinstance(saved, SavedEstimator):
-        return saved
-    estimators = {"GLM": GLM, "PopulationGLM": PopulationGLM}
-    if saved.name not in estimators:
-        raise ValueError(f"the file holds an unknown estimator {saved.name!r}.")
-    estimator = estimators[saved.name](**saved.params)
-    if saved.model is not None:
-        estimator._store(saved.model)
-        for attribute, value in saved.attributes.items():
-            if value is not None:
-                setattr(estimator, attribute, value)
-    return estimator

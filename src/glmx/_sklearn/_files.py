@@ -8,7 +8,17 @@ from typing import NamedTuple
 from .._io import allowed_classes, decode, decode_model, encode, read_file, write_file
 
 # The fitted attributes saved besides the core model (the others are derived from the model).
-ESTIMATOR_ATTRIBUTES = ("n_features_in_", "feature_blocks_", "dof_resid_", "n_excluded_")
+ESTIMATOR_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_blocks_",
+    "dof_resid_",
+    "n_excluded_",
+    # the cross-validated estimators' choice (their `glmx.CrossValidation`, cv_, is not saved)
+    "regularizer_strength_",
+    "alpha_",
+    "best_index_",
+    "cv_results_",
+)
 LOADER = "glmx.sklearn.load_model"
 
 

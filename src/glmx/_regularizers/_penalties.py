@@ -1,14 +1,5 @@
-"""Regularizers: penalties on the coefficients (never on the intercept) and their proxes.
-
-Strengths are array leaves (a scalar, or one per feature; one per group for `GroupLasso`), so a
-new value never recompiles a fit, and they can be vmapped and differentiated. Scaling follows
-scikit-learn and NeMoS: the objective is the mean negative log-likelihood plus
-
-- `Ridge`:      ``0.5 * lam * ||w||^2``
-- `Lasso`:      ``lam * ||w||_1``
-- `ElasticNet`: ``lam * (r * ||w||_1 + 0.5 * (1 - r) * ||w||^2)``
-- `GroupLasso`: ``lam * sum_g sqrt(|g|) * ||w_g||_2``
-"""
+"""The penalties: `UnRegularized`, `Ridge`, `Lasso`, `ElasticNet`, `GroupLasso` (their formulas
+are in the package's docstring), their base class, and the helpers they share."""
 
 import abc
 from typing import ClassVar
@@ -19,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
-from ._arrays import as_float_leaf
-from ._prox import group_norms, prox_group_lasso, soft_threshold
-from ._repr import ValueRepr
+from .._arrays import as_float_leaf
+from .._prox import group_norms, prox_group_lasso, soft_threshold
+from .._repr import ValueRepr
 
 
 class AbstractRegularizer(ValueRepr):
@@ -57,6 +48,42 @@ class AbstractRegularizer(ValueRepr):
     def value_checks(self) -> list[tuple[Bool[Array, ""], str, Array | None]]:
         """``(is_bad, message, value)`` triples for the hyperparameters' values (e.g. a
         negative strength); ``value`` is what the error message shows as received."""
+
+    # --- regularization paths (glmx.fit_path, glmx.cross_validate) -----------------------------
+    # A penalty with a ``strength`` field takes part in paths: a path point's strength ``s``
+    # replaces a scalar strength; per-feature (or per-group) strengths are relative factors
+    # that ``s`` multiplies (glmnet's ``penalty.factor``).
+
+    def at_strength(self, strength: Float[Array, ""]) -> "AbstractRegularizer":
+        """This penalty at the path strength ``strength`` (see above)."""
+        return eqx.tree_at(lambda r: r.strength, self, strength * self._factors())
+
+    def _factors(self) -> Array:
+        own = self.strength
+        return own if jnp.ndim(own) else jnp.ones_like(own)
+
+    def zero_strength(self, gradient: Float[Array, " p"]) -> Float[Array, ""]:
+        """Where a regularization path starts: the smallest path strength at which zero
+        coefficients are optimal, given ``gradient``, the smooth loss's gradient in the
+        coefficients at zero (the intercept-only fit). Penalties without a kink at zero never
+        zero coefficients exactly; they use the elastic net's value at ratio
+        `SMOOTH_PATH_RATIO`, as glmnet does."""
+        raise TypeError(
+            f"{type(self).__name__} does not define zero_strength, so a path cannot choose its "
+            "strengths; give strengths=."
+        )
+
+
+#: The l1 share at which a path of a penalty without a kink at zero (Ridge) starts, as if it
+#: were an elastic net with this ratio (glmnet's ``alpha = 0`` convention).
+SMOOTH_PATH_RATIO = 1e-3
+
+
+def _l1_zero_strength(gradient, factors, ratio):
+    """``max_j |g_j| / (ratio * factor_j)`` over penalised features (factor > 0)."""
+    penalised = factors > 0
+    per_feature = jnp.abs(gradient) / jnp.where(penalised, ratio * factors, 1.0)
+    return jnp.max(jnp.where(penalised, per_feature, 0.0), initial=0.0)
 
 
 def _strength_checks(name: str, strength: Array):
@@ -96,6 +123,9 @@ class UnRegularized(AbstractRegularizer):
     def value_checks(self):
         return []
 
+    def at_strength(self, strength):
+        raise TypeError("UnRegularized has no strength to vary; a path needs a penalty.")
+
 
 class Ridge(AbstractRegularizer):
     """L2 penalty ``0.5 * strength * ||w||^2`` (``strength`` scalar or ``(p,)``).
@@ -121,6 +151,9 @@ class Ridge(AbstractRegularizer):
     def value_checks(self):
         return _strength_checks("Ridge", self.strength)
 
+    def zero_strength(self, gradient):
+        return _l1_zero_strength(gradient, self._factors(), SMOOTH_PATH_RATIO)
+
 
 class Lasso(AbstractRegularizer):
     """L1 penalty ``strength * ||w||_1`` (``strength`` scalar or ``(p,)``)."""
@@ -142,6 +175,9 @@ class Lasso(AbstractRegularizer):
 
     def value_checks(self):
         return _strength_checks("Lasso", self.strength)
+
+    def zero_strength(self, gradient):
+        return _l1_zero_strength(gradient, self._factors(), 1.0)
 
 
 class ElasticNet(AbstractRegularizer):
@@ -171,6 +207,10 @@ class ElasticNet(AbstractRegularizer):
         if self.ratio.ndim != 0:
             raise ValueError(f"ElasticNet ratio must be a scalar, got shape {self.ratio.shape}.")
 
+    def zero_strength(self, gradient):
+        ratio = jnp.maximum(self.ratio, SMOOTH_PATH_RATIO)
+        return _l1_zero_strength(gradient, self._factors(), ratio)
+
     def value_checks(self):
         return _strength_checks("ElasticNet", self.strength) + [
             (
@@ -181,7 +221,7 @@ class ElasticNet(AbstractRegularizer):
         ]
 
 
-def _groups_to_mask(groups) -> Array:
+def groups_to_mask(groups) -> Array:
     """A ``(g, p)`` 0/1 mask from a boolean mask or from integer labels ``(p,)``."""
     raw = np.asarray(groups)
     if raw.ndim == 1:
@@ -215,7 +255,7 @@ class GroupLasso(AbstractRegularizer):
     - ``strength``: a scalar or one value per group ``(g,)``.
     """
 
-    groups: Bool[Array, "g p"] = eqx.field(converter=_groups_to_mask)
+    groups: Bool[Array, "g p"] = eqx.field(converter=groups_to_mask)
     strength: Float[Array, "*g"] = eqx.field(default=1.0, converter=as_float_leaf)
     is_smooth: ClassVar[bool] = False
 
@@ -250,6 +290,13 @@ class GroupLasso(AbstractRegularizer):
                 "GroupLasso strength must be a scalar or have one value per group, shape "
                 f"({n_groups},), but has shape {self.strength.shape}."
             )
+
+    def zero_strength(self, gradient):
+        mask = self.groups.astype(jnp.result_type(gradient))
+        weight = jnp.sqrt(jnp.sum(mask, axis=1)) * self._factors()  # (g,) also for a scalar
+        penalised = weight > 0
+        per_group = group_norms(gradient, mask) / jnp.where(penalised, weight, 1.0)
+        return jnp.max(jnp.where(penalised, per_group, 0.0), initial=0.0)
 
     def value_checks(self):
         counts = jnp.sum(self.groups, axis=0)
