@@ -145,3 +145,11 @@ def test_quick_estimator_benchmark_picks_the_same_strength_as_scikit_learn():
         r"^\| (glmx\.sklearn|scikit-learn \w+) \|(?:[^|]*\|){4} ([\d.e-]+) \|", out, re.M
     )
     assert len(picks) == 2 and picks[0][1] == picks[1][1], out
+
+
+def test_quick_cross_validation_benchmark_reports_every_library():
+    out = _run("cv.py", "--skip-peers", "nemos", "--peer-units", "2")
+    for penalty in ("ElasticNet", "Ridge"):
+        assert _row(out, penalty, r"glmx\.cross_validate", NUMBER, NUMBER, "", ""), out
+        assert _row(out, penalty, "glum", "", TIME, NUMBER, r"\d/2"), out
+    assert _row(out, "Ridge", "sklearn", "", TIME, NUMBER, r"\d/2"), out

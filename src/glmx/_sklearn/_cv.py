@@ -19,6 +19,16 @@ SELECTIONS = ("min", "1se")
 class _CVMixin:
     """``fit`` by `glmx.cross_validate`, for `GLMCV` and `PopulationGLMCV`."""
 
+    def _set_search(self, strengths, n_strengths, min_ratio, folds, gap, scoring, selection):
+        """Store the search's parameters (scikit-learn wants each as given, unchecked)."""
+        self.strengths = strengths
+        self.n_strengths = n_strengths
+        self.min_ratio = min_ratio
+        self.folds = folds
+        self.gap = gap
+        self.scoring = scoring
+        self.selection = selection
+
     def fit(self, X, y, sample_weight=None):
         """Cross-validate along the path, then keep the fit on all rows at the chosen
         strength. Sets what `GLM.fit` sets, and ``regularizer_strength_`` (``alpha_``),
@@ -139,13 +149,7 @@ class GLMCV(_CVMixin, GLM):
             link,
             fit_intercept,
         )
-        self.strengths = strengths
-        self.n_strengths = n_strengths
-        self.min_ratio = min_ratio
-        self.folds = folds
-        self.gap = gap
-        self.scoring = scoring
-        self.selection = selection
+        self._set_search(strengths, n_strengths, min_ratio, folds, gap, scoring, selection)
 
 
 class PopulationGLMCV(_CVMixin, PopulationGLM):
@@ -186,10 +190,4 @@ class PopulationGLMCV(_CVMixin, PopulationGLM):
             feature_mask,
             fit_intercept,
         )
-        self.strengths = strengths
-        self.n_strengths = n_strengths
-        self.min_ratio = min_ratio
-        self.folds = folds
-        self.gap = gap
-        self.scoring = scoring
-        self.selection = selection
+        self._set_search(strengths, n_strengths, min_ratio, folds, gap, scoring, selection)
