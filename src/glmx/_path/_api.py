@@ -18,7 +18,7 @@ import numpy as np
 
 from .._arrays import as_real_array
 from .._checks import run_checked
-from .._data import Data, prepare
+from .._data import Data, glm_of, prepare
 from .._design import block_sizes, keys_of, unravel_coef
 from .._folds import make_folds
 from .._glm import GLM
@@ -45,7 +45,7 @@ def _check_model(model) -> None:
         raise TypeError(
             f"model must be a glmx.GLM or glmx.PopulationGLM, got {type(model).__name__}."
         )
-    regularizer = (model.glm if isinstance(model, PopulationGLM) else model).regularizer
+    regularizer = glm_of(model).regularizer
     fields = {f.name for f in dataclasses.fields(regularizer)}
     if "strength" not in fields:
         raise TypeError(

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from .._data import glm_of
 from .._glm import GLM
 from .._population import PopulationGLM
 from .._repr import ValueRepr
@@ -72,18 +73,13 @@ class Path(ValueRepr):
         population = isinstance(self.model, PopulationGLM)
         if population:
             index = np.broadcast_to(index, (self.strengths.shape[1],))
-            columns = np.arange(index.shape[0])
-
-            def take(x):
-                return x[index, columns]
         elif index.ndim != 0:
             raise ValueError(f"index must be one int for a GLM, got shape {index.shape}.")
-        else:
 
-            def take(x):
-                return x[index]
+        def take(x):
+            return pick_point(x, index)
 
-        glm = self.model.glm if population else self.model
+        glm = glm_of(self.model)
         regularizer = _at_strengths(glm.regularizer, take(self.strengths), population)
         fitted = eqx.tree_at(
             lambda m: (m.coef, m.intercept, m.scale, m.regularizer),
@@ -145,12 +141,12 @@ class CrossValidation(ValueRepr):
     @property
     def best_strength(self):
         """The strength with the best mean score, ``()`` / ``(neurons,)``."""
-        return _pick(self.strengths, self.best_index)
+        return pick_point(self.strengths, self.best_index)
 
     @property
     def strength_1se(self):
         """The one-standard-error strength, ``()`` / ``(neurons,)``."""
-        return _pick(self.strengths, self.index_1se)
+        return pick_point(self.strengths, self.index_1se)
 
     @property
     def best_model(self):
@@ -163,7 +159,9 @@ class CrossValidation(ValueRepr):
         return self.path.model_at(self.index_1se)
 
 
-def _pick(values, index):
+def pick_point(values, index):
+    """``values`` (path axis first) at point ``index``: one int, or one per neuron
+    ``(neurons,)`` for values ``(S, neurons, ...)``."""
     index = np.asarray(index)
     if index.ndim == 0:
         return values[index]

@@ -17,7 +17,7 @@ import optax
 from jaxtyping import Array, Float
 
 from .._checks import run_checked
-from .._data import Data, map_neurons, restore
+from .._data import Data, glm_of, map_neurons, restore
 from .._glm import GLM
 from .._population import PopulationGLM
 from .._problem import setup, small_counts, solve
@@ -160,7 +160,7 @@ def tune_strength(
     )
     population = isinstance(model, PopulationGLM)
     best = grid.best_model
-    start = jnp.asarray((best.glm if population else best).regularizer.strength, data.dtype)
+    start = jnp.asarray(glm_of(best).regularizer.strength, data.dtype)
     fitted, strength, loss, start_loss, losses = run_checked(
         _tune_work, glm, data, solver, train, test, start, int(steps)
     )

@@ -9,7 +9,7 @@ Separate classes, not a ``regularizer_strength="cv"`` value: the search has its 
 
 import numpy as np
 
-from .._path import cross_validate
+from .._path import SCORES, cross_validate, pick_point
 from ._estimators import GLM, PopulationGLM
 from ._inputs import check_sample_weight
 
@@ -51,29 +51,20 @@ class _CVMixin:
         )
         index = cv.best_index if self.selection == "min" else cv.index_1se
         self._store(cv.path.model_at(index), n_excluded=self._n_excluded(X, y))
-        pick = _pick(index)
-        self.dof_resid_ = np.asarray(pick(cv.path.dof_resid))
+        self.dof_resid_ = np.asarray(pick_point(cv.path.dof_resid, index))
         self.best_index_ = np.asarray(index)
-        self.regularizer_strength_ = np.asarray(pick(cv.strengths))
+        self.regularizer_strength_ = np.asarray(pick_point(cv.strengths, index))
         self.alpha_ = self.regularizer_strength_
         self.cv_ = cv
         self.cv_results_ = _results(cv)
         return self
 
 
-def _pick(index):
-    index = np.asarray(index)
-    if index.ndim == 0:
-        return lambda a: np.asarray(a)[index]
-    return lambda a: np.asarray(a)[index, np.arange(index.shape[0])]
-
-
 def _results(cv) -> dict:
     """scikit-learn's ``cv_results_`` layout (one entry per strength; per neuron, a column)."""
     scores = np.asarray(cv.fold_scores[cv.score])
-    signed = scores if cv.score != "deviance" else -scores
-    mean = signed.mean(axis=0)
-    order = np.argsort(np.argsort(-mean, axis=0, kind="stable"), axis=0)
+    better_first = -np.asarray(cv.mean) if SCORES[cv.score] else np.asarray(cv.mean)
+    order = np.argsort(np.argsort(better_first, axis=0, kind="stable"), axis=0)
     results = {
         "param_regularizer_strength": np.asarray(cv.strengths),
         "mean_test_score": np.asarray(cv.mean),
