@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float
 
-from .._linalg import restricted_to, safe_cholesky
+from .._linalg import largest_eigenvalue, restricted_to, safe_cholesky
 from ._base import AbstractSolver, resolved_tol
 from ._search import armijo_wolfe, line_search, model_decrease
 from ._shared import flat_hessian, flat_value_and_grad, mapping_norm, prox_flat, smooth_at
@@ -111,9 +111,9 @@ def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
 
     - if no coordinate crosses a kink of ``g`` (a zero of a penalised coordinate) on the way,
       the step minimises the model on the free set exactly. A proximal gradient step from
-      there (step ``1 / L``, ``L`` the largest eigenvalue of ``H``) then measures optimality
-      (``L`` times its length), and the held coordinates it moves most join the free set
-      (those it moves at least half as far as the most moved);
+      there (step ``1 / L``, ``L`` the largest eigenvalue of ``H`` by power iteration) then
+      measures optimality (``L`` times its length), and the held coordinates it moves most
+      join the free set (those it moves at least half as far as the most moved);
     - otherwise the iteration moves to the better of the first crossing along the step (that
       coordinate is held at zero from then on) and the whole step with every crossing
       coordinate at zero.
@@ -125,7 +125,7 @@ def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
     the optimality measure is at most ``tol``, or after ``max_steps``.
     """
     prox = problem.prox
-    lipschitz = jnp.maximum(jnp.linalg.eigvalsh(hessian)[-1], jnp.finfo(x.dtype).tiny)
+    lipschitz = jnp.maximum(largest_eigenvalue(hessian), jnp.finfo(x.dtype).tiny)
     kinked = ~smooth_at(prox, unravel, jnp.zeros_like(x), args)  # g has a kink at zero there
 
     def penalty(z):
