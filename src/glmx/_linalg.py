@@ -88,20 +88,21 @@ def conjugate_gradient(matvec, rhs: Float[Array, " d"], tol: float, max_steps: i
 POWER_ITERATIONS = 20
 
 
-def largest_eigenvalue(matrix: Float[Array, "d d"]) -> Float[Array, ""]:
-    """The largest eigenvalue of a positive semi-definite ``matrix``, by `POWER_ITERATIONS`
-    power iterations from the vector of ones (a lower bound, close on Gram matrices of designs,
-    whose leading eigenvalue stands well apart). About ``20 d^2`` flops, where ``eigvalsh``
-    costs ``O(d^3)``: measured 3 ms per 101 x 101 matrix, a third of a proximal Newton step's
-    time on 32 neurons x folds sharing a 25,000 x 100 design."""
-    d = matrix.shape[-1]
+def largest_eigenvalue(matvec, start: Float[Array, " d"]) -> Float[Array, ""]:
+    """The largest eigenvalue of a positive semi-definite operator ``v -> matvec(v)``
+    (``(d,) -> (d,)``: a matrix product, or Hessian-vector products), by `POWER_ITERATIONS`
+    power iterations from ``start`` (``(d,)``, unit norm): a lower bound, close when the
+    leading eigenvalue stands apart, as it does for the Gram matrices of designs. About
+    ``20 d^2`` flops for a ``d x d`` matrix, where ``eigvalsh`` costs ``O(d^3)`` (measured: 3 ms
+    per 101 x 101 matrix, a third of a proximal Newton step's time on 32 neurons x folds
+    sharing a 25,000 x 100 design)."""
 
     def power(_, v):
-        w = matrix @ v
-        return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(matrix.dtype).tiny)
+        w = matvec(v)
+        return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(w.dtype).tiny)
 
-    v = jax.lax.fori_loop(0, POWER_ITERATIONS, power, jnp.ones(d, matrix.dtype) / jnp.sqrt(d))
-    return jnp.dot(v, matrix @ v)
+    v = jax.lax.fori_loop(0, POWER_ITERATIONS, power, start)
+    return jnp.dot(v, matvec(v))
 
 
 def restricted_to(matrix: Float[Array, "d d"], free: Bool[Array, " d"]) -> Float[Array, "d d"]:

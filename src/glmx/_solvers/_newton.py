@@ -125,7 +125,10 @@ def _minimise_model(problem, unravel, args, hessian, grad, x, tol, max_steps):
     the optimality measure is at most ``tol``, or after ``max_steps``.
     """
     prox = problem.prox
-    lipschitz = jnp.maximum(largest_eigenvalue(hessian), jnp.finfo(x.dtype).tiny)
+    ones = jnp.ones_like(x) / jnp.sqrt(x.shape[0])
+    lipschitz = jnp.maximum(
+        largest_eigenvalue(lambda v: hessian @ v, ones), jnp.finfo(x.dtype).tiny
+    )
     kinked = ~smooth_at(prox, unravel, jnp.zeros_like(x), args)  # g has a kink at zero there
 
     def penalty(z):

@@ -25,10 +25,9 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from .._linalg import largest_eigenvalue
 from ._base import AbstractRows, AbstractSolver
 from ._shared import flat_grad, mapping_norm, prox_flat
-
-_POWER_ITERATIONS = 20
 
 
 class _SVRGState(eqx.Module):
@@ -52,14 +51,7 @@ def _largest_curvature(fn, unravel, x, args, key):
         return jax.jvp(grad, (x,), (v,))[1]
 
     v = jax.random.normal(key, x.shape, x.dtype)
-    v = v / jnp.linalg.norm(v)
-
-    def body(_, v):
-        w = hvp(v)
-        return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(x.dtype).tiny)
-
-    v = jax.lax.fori_loop(0, _POWER_ITERATIONS, body, v)
-    estimate = jnp.dot(v, hvp(v))
+    estimate = largest_eigenvalue(hvp, v / jnp.linalg.norm(v))
     return jnp.where(jnp.isfinite(estimate) & (estimate > 0), estimate, 1.0)
 
 
