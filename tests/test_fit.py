@@ -259,7 +259,13 @@ def test_softplus_poisson_recovers_the_truth():
 
 def test_all_zero_counts_do_not_produce_nan():
     X, _, _, _ = simulate("poisson")
-    model, result = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, np.zeros(len(X)))
+    # No finite estimate exists (the intercept runs to minus infinity): finite numbers, and
+    # the status and the warning say so.
+    with pytest.warns(glmx.ConvergenceWarning, match="no finite estimate.*the intercept"):
+        model, result = glmx.fit(
+            glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, np.zeros(len(X))
+        )
+    assert result.status == glmx.RESULTS.diverging
     assert np.all(np.isfinite(_params(model)))
     assert float(model.predict(X).max()) < 1e-3
 

@@ -24,7 +24,7 @@ LAYERS = (
     ("_data",),
     ("_checks",),
     ("_objective",),
-    ("_problem",),
+    ("_problem", "_diagnostics"),
     ("_categorical_problem",),
     ("_fit", "_inference", "_basis", "_categorical_inference", "_path"),
     ("_io", "_pynapple", "_dispersion"),

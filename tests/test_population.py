@@ -111,8 +111,11 @@ def test_all_zero_spike_counts_do_not_spoil_the_others():
     Y = Y.copy()
     Y[:, 0] = 0.0
     pop = glmx.PopulationGLM(glmx.Poisson(), glmx.Ridge(0.01), n_neurons=NEURONS)
-    pop, result = glmx.fit(pop, X, Y)
+    with pytest.warns(glmx.ConvergenceWarning, match=r"neurons \[0\].*no finite estimate"):
+        pop, result = glmx.fit(pop, X, Y)
     assert np.all(np.isfinite(np.asarray(pop.coef)))
+    diverging = np.asarray(result.status == glmx.RESULTS.diverging)
+    assert list(diverging) == [True] + [False] * (NEURONS - 1)
     single, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.01)), X, Y[:, 1])
     np.testing.assert_allclose(pop.coef[1], single.coef, rtol=1e-6)
 

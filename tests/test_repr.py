@@ -28,7 +28,7 @@ def test_fitted_model_and_result_print_values_large_arrays_stay_short():
     shown = repr(result)
     assert f"num_steps={int(result.num_steps)}" in shown and "converged" in shown
 
-    wide, _ = glmx.fit(glmx.GLM(glmx.Poisson()), jnp.tile(X, (1, 4)), y)
+    wide, _ = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), jnp.tile(X, (1, 4)), y)
     assert "coef=f64[12]" in repr(wide)
 
 

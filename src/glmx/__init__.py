@@ -18,6 +18,7 @@ from ._categorical_inference import (
     CategoricalInference as CategoricalInference,
     categorical_inference as categorical_inference,
 )
+from ._diagnostics import IdentifiabilityWarning as IdentifiabilityWarning
 from ._dispersion import (
     DispersionFit as DispersionFit,
     fit_negative_binomial as fit_negative_binomial,

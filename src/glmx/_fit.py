@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
 from ._arrays import is_traced, strongly_typed
 from ._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
@@ -26,6 +26,7 @@ from ._categorical_problem import (
 )
 from ._checks import run_checked
 from ._data import Data, map_neurons, prepare, restore
+from ._diagnostics import quick_recession, recession, unidentified, unidentified_sample
 from ._glm import GLM
 from ._population import PopulationGLM
 from ._problem import (
@@ -37,6 +38,7 @@ from ._problem import (
     small_counts,
     solve,
 )
+from ._regularizers import UnRegularized
 from ._repr import ValueRepr
 from ._solvers import RESULTS, AbstractAdjoint, AbstractSolver, Implicit, Problem
 
@@ -55,6 +57,13 @@ class FitResult(ValueRepr):
       estimated with it). `glmx.inference` reports the effective count,
       ``Inference.dof_resid_effective``, which is smaller for Ridge-type penalties.
     - ``n_excluded``: rows left out because ``X`` or ``y`` had a NaN.
+    - ``recession``: ``(*neurons, p + 1)``, over ``(coef, intercept)`` flattened (a dict
+      design's blocks in key order): when ``status`` is ``diverging``, the direction along
+      which the estimates run to infinity (largest entry 1; its large entries name the
+      coefficients involved), zeros otherwise. See docs/fitting.md, "Estimates at infinity".
+    - ``unidentified``: ``(*neurons, p + 1)`` booleans, same layout: for an unpenalised model
+      (`UnRegularized`), the parameters with a part in a linear dependency of ``[X, 1]`` on the
+      rows used (then ``status`` is ``rank_deficient``); all False otherwise.
     """
 
     status: RESULTS
@@ -63,6 +72,8 @@ class FitResult(ValueRepr):
     optimality: Float[Array, "*neurons"]
     dof_resid: Float[Array, "*neurons"]
     n_excluded: Int[Array, "*neurons"]
+    recession: Float[Array, "*neurons d"] | None = None
+    unidentified: Bool[Array, "*neurons d"] | None = None
 
     @property
     def converged(self):
@@ -73,6 +84,12 @@ class FitResult(ValueRepr):
     def message(self) -> str:
         """The status in words; for a population, a summary naming the failed neurons."""
         if jnp.ndim(self.num_steps) == 0:
+            if self.status == RESULTS.diverging and self.recession is not None:
+                along = _in_words(np.abs(np.asarray(self.recession)) >= 0.1)
+                return f"{RESULTS[self.status]} (the estimates grow along {along})"
+            if self.status == RESULTS.rank_deficient and self.unidentified is not None:
+                names = _in_words(np.asarray(self.unidentified))
+                return f"{RESULTS[self.status]} ({names})"
             return RESULTS[self.status]
         failed = self.failed_neurons
         if failed.size == 0:
@@ -85,6 +102,14 @@ class FitResult(ValueRepr):
     def failed_neurons(self) -> np.ndarray:
         """Indices of the neurons whose solve did not converge (population results)."""
         return np.flatnonzero(~np.atleast_1d(np.asarray(self.converged)))
+
+
+def _in_words(chosen: np.ndarray) -> str:
+    """The flat ``(coef, intercept)`` entries where ``chosen``, in words."""
+    names = [
+        "the intercept" if j == chosen.size - 1 else f"coef[{j}]" for j in np.flatnonzero(chosen)
+    ]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class StepState(ValueRepr):
@@ -112,7 +137,23 @@ def _solve_one(glm: GLM, rows, use_table, solver, adjoint):
         dof_resid=dof_resid,
         n_excluded=jnp.sum(rows.missing),
     )
-    return fitted, result
+    if isinstance(glm.regularizer, UnRegularized):
+        unidentified = unidentified_sample(args)
+    else:
+        unidentified = jnp.zeros(args.X.shape[1] + 1, bool)
+    return fitted, result, quick_recession(solution.params, args), unidentified
+
+
+def _recession_one(glm: GLM, rows, use_table, coef, intercept):
+    fitted = eqx.tree_at(
+        lambda m: (m.coef, m.intercept), glm, (coef, intercept), is_leaf=lambda x: x is None
+    )
+    args, params, _ = setup(fitted, rows, use_table)
+    return recession(params, args)
+
+
+def _unidentified_one(glm: GLM, rows, use_table):
+    return unidentified(setup(glm, rows, use_table)[0])
 
 
 def _init_one(glm: GLM, rows, use_table, solver):
@@ -135,9 +176,50 @@ def _step_one(glm: GLM, rows, use_table, solver, state: StepState):
 # --- the work of each call, compiled with the value checks by `run_checked` --------------------
 
 
+def _mark(where, item: RESULTS, status: RESULTS) -> RESULTS:
+    """``status`` with ``item`` where ``where`` (element-wise over neurons)."""
+    if jnp.ndim(where) > 0:
+        return jax.vmap(lambda w, s: _mark(w, item, s))(where, status)
+    return RESULTS.where(where, item, status)
+
+
 def _fit_work(glm: GLM, data: Data, solver, adjoint, throw: bool):
     use_table = small_counts(data.y)
-    fitted, result = map_neurons(_solve_one, glm, data, use_table, solver, adjoint)
+    fitted, result, (quick, suspects), sampled = map_neurons(
+        _solve_one, glm, data, use_table, solver, adjoint
+    )
+    # The sample's answer stands unless it flags something (dependencies hold on every subset).
+    unidentified_all = jax.lax.cond(
+        jnp.any(sampled),
+        lambda: map_neurons(_unidentified_one, glm, data, use_table),
+        lambda: sampled,
+    )
+    # The exact search for a direction of recession runs only when some neuron is suspect (a
+    # real branch: the predicate is over all neurons); the quick checks settle the others.
+    further = jax.lax.cond(
+        jnp.any(suspects),
+        lambda: map_neurons(
+            _recession_one,
+            glm,
+            data,
+            use_table,
+            fitted.coef,
+            fitted.intercept,
+            extra_axes=(None, 0, 0),
+        ),
+        lambda: jnp.zeros_like(quick),
+    )
+    direction = jnp.where(suspects[..., None], further, quick)
+    diverging = jnp.any(direction != 0, axis=-1) & (result.status == RESULTS.successful)
+    status = _mark(diverging, RESULTS.diverging, result.status)
+    deficient = jnp.any(unidentified_all, axis=-1) & (status == RESULTS.successful)
+    status = _mark(deficient, RESULTS.rank_deficient, status)
+    result = eqx.tree_at(
+        lambda r: (r.status, r.recession, r.unidentified),
+        result,
+        (status, direction, unidentified_all),
+        is_leaf=lambda x: x is None,
+    )
     if throw:
         fitted = result.status.error_if(fitted, result.status != RESULTS.successful)
     return fitted, result

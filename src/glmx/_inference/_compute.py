@@ -20,16 +20,19 @@ by a kink of the penalty, nor masked out):
 """
 
 import functools
+import warnings
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._arrays import is_traced
 from .._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
 from .._checks import run_checked
 from .._data import Data, glm_of, map_neurons, prepare
 from .._design import block_sizes, keys_of
+from .._diagnostics import IdentifiabilityWarning, unidentified
 from .._glm import GLM, initial_intercept
 from .._linalg import restricted_to, spd_inverse
 from .._links import IdentityLink
@@ -96,6 +99,13 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
     scale = pearson / dof_resid if observation.has_scale else jnp.ones((), dtype)
     n_rows = jnp.sum(~missing).astype(dtype)
 
+    # An unpenalised model on linearly dependent columns: the parameters in a dependency have
+    # no standard error (the pseudo-inverse above would give one that means nothing).
+    if isinstance(args.regularizer, UnRegularized):
+        identified = ~unidentified(args)
+    else:
+        identified = jnp.ones(d, bool)
+
     if cov_type == "nonrobust":
         cov = scale * bread
         df_inference = dof_resid
@@ -138,9 +148,11 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
 
     # Without an intercept, the parameters are the coefficients only.
     d = d if glm.fit_intercept else d - 1
+    cov = jnp.where(identified[:, None] & identified[None, :], cov, jnp.nan)
     return dict(
         params=jnp.concatenate([coef, glm.intercept[None]])[:d],
         cov=cov[:d, :d],
+        identified=identified[:d],
         free=free[:d],
         scale=scale,
         edf=edf,
@@ -183,6 +195,20 @@ def _names_and_blocks(X, n_features: int, fit_intercept: bool):
         blocks.append((key, start, start + size))
         start += size
     return tuple(names) + last, tuple(blocks)
+
+
+def _warn_if_unidentified(identified, names) -> None:
+    if is_traced(identified) or bool(np.all(np.asarray(identified))):
+        return
+    lost = np.flatnonzero(~np.all(np.asarray(identified).reshape(-1, len(names)), axis=0))
+    listed = ", ".join(names[j] for j in lost)
+    warnings.warn(
+        f"glmx.inference: {listed} are not identified: the columns of X (with the intercept) "
+        "are linearly dependent to the dtype's precision, so their covariance and standard "
+        "errors are NaN; drop or combine those columns, or fit with a penalty.",
+        IdentifiabilityWarning,
+        stacklevel=3,
+    )
 
 
 def _describe(model) -> str:
@@ -288,6 +314,7 @@ def inference(
         labels, n_groups = _cluster_labels(groups, n)
     values = run_checked(_inference_work, glm, data, labels, cov_type, information, n_groups)
     names, blocks = _names_and_blocks(data.X, data.n_features, glm.fit_intercept)
+    _warn_if_unidentified(values["identified"], names)
     return Inference(
         **values,
         names=names,

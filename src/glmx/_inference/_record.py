@@ -48,6 +48,9 @@ class Inference(ValueRepr):
       matrix); ``dof_resid_effective = n_obs - edf``; ``dof_model = edf - 1``. Without a
       penalty with curvature these equal the fit's counts (`FitResult.dof_resid`, and the
       model's ``scale``); with Ridge-type penalties the effective count is smaller.
+    - ``identified`` ``(d,)``: False for the parameters of an unpenalised model that a linear
+      dependency among the columns of ``X`` (with the intercept) leaves unidentified; their
+      rows and columns of ``cov`` (so their standard errors) are NaN.
     - ``n_obs``: the weighted number of rows used; ``n_rows``: rows used (not NaN).
     - ``deviance``, ``null_deviance`` (intercept-only model, with the offset),
       ``pearson_chi2``, ``log_likelihood`` and ``null_log_likelihood`` (statsmodels' ``llf``
@@ -77,6 +80,7 @@ class Inference(ValueRepr):
     use_t: bool = eqx.field(static=True)
     description: str = eqx.field(static=True)
     fit_intercept: bool = eqx.field(static=True, default=True)
+    identified: Bool[Array, "*neurons d"] | None = None
 
     # --- fit statistics -------------------------------------------------------------------
 

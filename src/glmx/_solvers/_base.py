@@ -157,6 +157,17 @@ class RESULTS(eqx.Enumeration):
         "failed: the objective or its gradient became non-finite; check the data for extreme "
         "values or start from better parameters"
     )
+    diverging = (
+        "no finite estimate: the objective keeps decreasing as the estimates grow along a "
+        "direction (perfect or quasi-separation of a binary outcome, or a response at its bound "
+        "on every row that direction moves, such as an all-zero neuron); add a penalty such as "
+        "glmx.Ridge, or drop the features that separate"
+    )
+    rank_deficient = (
+        "not identified: the columns of X (with the intercept) are linearly dependent to the "
+        "dtype's precision, so the unpenalised estimate is one of many with the same fit; drop "
+        "or combine the columns named, or add a penalty such as glmx.Ridge"
+    )
 
 
 def default_tol(dtype) -> float:
