@@ -107,16 +107,29 @@ def test_finite_estimates_are_not_flagged(family, penalty):
     assert np.all(np.asarray(result.recession) == 0)
 
 
-def test_reported_inside_jit_and_vmap():
+def test_quick_checks_report_inside_jit_and_vmap():
+    # Perfect separation and an all-zero response are settled inside the compiled fit, so
+    # they are reported under the caller's jit and vmap too (and throw=True raises there).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 2))
     model = glmx.GLM(glmx.Bernoulli())
 
     @eqx.filter_jit
     def status_of(y):
-        return glmx.fit(model, QUASI_X, y)[1].status == glmx.RESULTS.diverging
+        return glmx.fit(model, X, y)[1].status == glmx.RESULTS.diverging
 
-    flip = 1.0 - QUASI_Y  # still quasi-separated, the other way round
-    assert bool(status_of(QUASI_Y))
-    assert list(np.asarray(jax.vmap(status_of)(np.stack([QUASI_Y, flip])))) == [True, True]
+    separated = (X[:, 0] > 0).astype(float)
+    overlapping = (rng.random(50) < 0.5).astype(float)
+    assert bool(status_of(separated))
+    got = np.asarray(jax.vmap(status_of)(np.stack([separated, overlapping, np.ones(50)])))
+    assert list(got) == [True, False, True]
+
+    @eqx.filter_jit
+    def strict(y):
+        return glmx.fit(model, X, y, throw=True)[0].coef
+
+    with pytest.raises(Exception, match=DIVERGING):
+        strict(separated)
 
 
 def test_rank_deficient_design_is_named_and_inference_gives_nan():

@@ -262,9 +262,7 @@ def test_all_zero_counts_do_not_produce_nan():
     # No finite estimate exists (the intercept runs to minus infinity): finite numbers, and
     # the status and the warning say so.
     with pytest.warns(glmx.ConvergenceWarning, match="no finite estimate.*the intercept"):
-        model, result = glmx.fit(
-            glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, np.zeros(len(X))
-        )
+        model, result = glmx.fit(glmx.GLM(glmx.Poisson(), glmx.Ridge(0.1)), X, np.zeros(len(X)))
     assert result.status == glmx.RESULTS.diverging
     assert np.all(np.isfinite(_params(model)))
     assert float(model.predict(X).max()) < 1e-3
