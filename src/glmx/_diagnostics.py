@@ -29,6 +29,7 @@ It runs in two parts, so that fits with finite estimates pay almost nothing:
   above and the penalty.
 """
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
@@ -236,15 +237,15 @@ def unidentified_sample(args: Args) -> Bool[Array, " d"]:
     since dependencies between columns hold on every subset of rows; any True needs
     `unidentified` on all rows (a true dependency, or features that are zero on the sampled
     rows)."""
-    X1 = _design(args)
-    n, d = X1.shape
-    spaced = jnp.arange(0, n, max(1, n // (SAMPLE_ROWS_PER_PARAMETER * d)))
+    n, p = args.X.shape
+    spaced = jnp.arange(0, n, max(1, n // (SAMPLE_ROWS_PER_PARAMETER * (p + 1))))
     # Each column's largest entry on a used row joins, so that a sparse column (the features
-    # of a rarely firing neuron) is not zero on the whole sample.
-    largest = jnp.argmax(jnp.abs(X1) * (args.weights > 0)[:, None], axis=0)
+    # of a rarely firing neuron) is not zero on the whole sample. Rows are taken before the
+    # intercept's column is added: no copy of X.
+    largest = jnp.argmax(jnp.abs(args.X) * (args.weights > 0)[:, None], axis=0)
     sample = jnp.concatenate([spaced, largest])
-    weights = jnp.concatenate([args.weights[spaced], args.weights[largest]])
-    return _flagged(X1[sample], weights, _present(args))
+    taken = eqx.tree_at(lambda a: (a.X, a.weights), args, (args.X[sample], args.weights[sample]))
+    return _flagged(_design(taken), taken.weights, _present(args))
 
 
 def unidentified(args: Args) -> Bool[Array, " d"]:
