@@ -32,9 +32,15 @@ It runs in two parts, so that fits with finite estimates pay almost nothing:
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
+from ._arrays import is_traced
+from ._data import Data, in_dtype, map_neurons
+from ._glm import GLM
 from ._objective import Args, fisher_weights, masked, predictor
+from ._problem import setup, small_counts
+from ._solvers import RESULTS
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -137,7 +143,11 @@ def recession(params, args: Args) -> Float[Array, " d"]:
     pulled = jnp.sum(side * (w > 0) * (Z @ least))  # the sign the rows at their bound favour
     least = jnp.where(pulled >= 0, least, -least)
     start = to_z(theta)
-    candidates = [start, least, _refined(start, Z, side, w), _refined(least, Z, side, w)]
+    refined_start = _refined(start, Z, side, w)
+    # One LAPACK call at a time: two batched ones at once can deadlock XLA's CPU thread pool
+    # (seen with jaxlib 0.10 on two cores), so the second refinement waits for the first.
+    refined_start, least = jax.lax.optimization_barrier((refined_start, least))
+    candidates = [start, least, refined_start, _refined(least, Z, side, w)]
     if args.fit_intercept:
         unit = jnp.zeros(d, dtype).at[-1].set(1.0)
         candidates += [to_z(unit), to_z(-unit)]
@@ -255,3 +265,79 @@ def unidentified(args: Args) -> Bool[Array, " d"]:
     largest). Masked features and an absent intercept are not parameters and never count.
     ``2 n d^2`` flops (a QR factorisation); `unidentified_sample` first."""
     return _flagged(_design(args), args.weights, _present(args))
+
+
+# --- after a fit: the exact searches, when the quick checks flag a neuron ------------------
+
+
+def mark_status(where, item: RESULTS, status: RESULTS) -> RESULTS:
+    """``status`` with ``item`` where ``where`` (element-wise over neurons)."""
+    if jnp.ndim(where) > 0:
+        return jax.vmap(lambda w, s: mark_status(w, item, s))(where, status)
+    return RESULTS.where(where, item, status)
+
+
+def _recession_one(glm: GLM, rows, use_table, coef, intercept):
+    fitted = eqx.tree_at(
+        lambda m: (m.coef, m.intercept), glm, (coef, intercept), is_leaf=lambda x: x is None
+    )
+    args, params, _ = setup(fitted, rows, use_table)
+    return recession(params, args)
+
+
+def _unidentified_one(glm: GLM, rows, use_table):
+    args = setup(glm, rows, use_table)[0]
+    # The sample's answer stands unless it flags something (dependencies hold on every subset).
+    return jax.lax.cond(
+        jnp.any(unidentified_sample(args)),
+        lambda: unidentified(args),
+        lambda: jnp.zeros(args.X.shape[1] + 1, bool),
+    )
+
+
+@eqx.filter_jit
+def _directions(glm: GLM, data: Data, coef, intercept):
+    data = in_dtype(data)
+    return map_neurons(
+        _recession_one, glm, data, small_counts(data.y), coef, intercept, extra_axes=(None, 0, 0)
+    )
+
+
+@eqx.filter_jit
+def identify(glm: GLM, data: Data) -> Bool[Array, "*neurons d"]:
+    """`unidentified` per neuron (the row sample first), as a program of its own: no other
+    LAPACK call runs beside its QR factorisations (two at once can deadlock XLA's CPU pool)."""
+    data = in_dtype(data)
+    return map_neurons(_unidentified_one, glm, data, small_counts(data.y))
+
+
+def confirm(glm: GLM, data: Data, fitted: GLM, result, flags, throw: bool):
+    """The `glmx.FitResult` with what the exact searches find where the quick checks flagged a
+    neuron:
+    ``diverging`` (quasi-separation) or ``rank_deficient`` (linearly dependent columns of an
+    unpenalised model). Eager calls only: under the caller's ``jit`` the flags are traced and
+    the result keeps the quick checks' answer."""
+    suspects, unpenalised = flags
+    if is_traced(result, suspects):
+        return result
+    directions, dependencies = bool(np.any(suspects)), bool(unpenalised)
+    if not (directions or dependencies):
+        return result
+    if directions:
+        direction = _directions(glm, data, fitted.coef, fitted.intercept)
+    if dependencies:
+        unidentified_all = identify(glm, data)
+    status = result.status
+    if directions:
+        direction = jnp.where(jnp.asarray(suspects)[..., None], direction, result.recession)
+        diverging = jnp.any(direction != 0, axis=-1) & (status == RESULTS.successful)
+        status = mark_status(diverging, RESULTS.diverging, status)
+        result = eqx.tree_at(lambda r: r.recession, result, direction)
+    if dependencies:
+        deficient = jnp.any(unidentified_all, axis=-1) & (status == RESULTS.successful)
+        status = mark_status(deficient, RESULTS.rank_deficient, status)
+        result = eqx.tree_at(lambda r: r.unidentified, result, unidentified_all)
+    result = eqx.tree_at(lambda r: r.status, result, status)
+    if throw and not bool(np.all(np.asarray(result.converged))):
+        raise RuntimeError(f"glmx.fit: {result.message}.")
+    return result

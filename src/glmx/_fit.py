@@ -25,8 +25,8 @@ from ._categorical_problem import (
     solve_one as solve_categorical,
 )
 from ._checks import run_checked
-from ._data import Data, in_dtype, map_neurons, prepare, restore
-from ._diagnostics import quick_recession, recession, unidentified, unidentified_sample
+from ._data import Data, map_neurons, prepare, restore
+from ._diagnostics import confirm, mark_status, quick_recession
 from ._glm import GLM
 from ._population import PopulationGLM
 from ._problem import (
@@ -137,23 +137,7 @@ def _solve_one(glm: GLM, rows, use_table, solver, adjoint):
         dof_resid=dof_resid,
         n_excluded=jnp.sum(rows.missing),
     )
-    if isinstance(glm.regularizer, UnRegularized):
-        unidentified = unidentified_sample(args)
-    else:
-        unidentified = jnp.zeros(args.X.shape[1] + 1, bool)
-    return fitted, result, quick_recession(solution.params, args), unidentified
-
-
-def _recession_one(glm: GLM, rows, use_table, coef, intercept):
-    fitted = eqx.tree_at(
-        lambda m: (m.coef, m.intercept), glm, (coef, intercept), is_leaf=lambda x: x is None
-    )
-    args, params, _ = setup(fitted, rows, use_table)
-    return recession(params, args)
-
-
-def _unidentified_one(glm: GLM, rows, use_table):
-    return unidentified(setup(glm, rows, use_table)[0])
+    return fitted, result, quick_recession(solution.params, args)
 
 
 def _init_one(glm: GLM, rows, use_table, solver):
@@ -176,75 +160,22 @@ def _step_one(glm: GLM, rows, use_table, solver, state: StepState):
 # --- the work of each call, compiled with the value checks by `run_checked` --------------------
 
 
-def _mark(where, item: RESULTS, status: RESULTS) -> RESULTS:
-    """``status`` with ``item`` where ``where`` (element-wise over neurons)."""
-    if jnp.ndim(where) > 0:
-        return jax.vmap(lambda w, s: _mark(w, item, s))(where, status)
-    return RESULTS.where(where, item, status)
-
-
 def _fit_work(glm: GLM, data: Data, solver, adjoint, throw: bool):
     use_table = small_counts(data.y)
-    fitted, result, (quick, suspects), sampled = map_neurons(
+    fitted, result, (quick, suspects) = map_neurons(
         _solve_one, glm, data, use_table, solver, adjoint
     )
     diverging = jnp.any(quick != 0, axis=-1) & (result.status == RESULTS.successful)
-    status = _mark(diverging, RESULTS.diverging, result.status)
+    status = mark_status(diverging, RESULTS.diverging, result.status)
     result = eqx.tree_at(
         lambda r: (r.status, r.recession, r.unidentified),
         result,
-        (status, quick, jnp.zeros_like(sampled)),
+        (status, quick, jnp.zeros(quick.shape, bool)),
         is_leaf=lambda x: x is None,
     )
     if throw:
         fitted = result.status.error_if(fitted, result.status != RESULTS.successful)
-    return fitted, result, (suspects & (status == RESULTS.successful), sampled)
-
-
-@eqx.filter_jit
-def _look_further(glm: GLM, data: Data, coef, intercept, directions: bool, dependencies: bool):
-    """The exact searches `fit` runs after the compiled fit, only for calls whose quick checks
-    flagged a neuron: ``(direction, unidentified)`` per neuron (``None`` where not asked)."""
-    data = in_dtype(data)
-    use_table = small_counts(data.y)
-    direction = unidentified_all = None
-    if directions:
-        direction = map_neurons(
-            _recession_one, glm, data, use_table, coef, intercept, extra_axes=(None, 0, 0)
-        )
-    if dependencies:
-        unidentified_all = map_neurons(_unidentified_one, glm, data, use_table)
-    return direction, unidentified_all
-
-
-def _confirm(glm: GLM, data: Data, fitted: GLM, result: FitResult, flags, throw: bool):
-    """The result with what the exact searches find where the quick checks flagged a neuron:
-    ``diverging`` (quasi-separation) or ``rank_deficient`` (linearly dependent columns of an
-    unpenalised model). Eager calls only: under the caller's ``jit`` the flags are traced and
-    the result keeps the quick checks' answer."""
-    suspects, sampled = flags
-    if is_traced(result, suspects, sampled):
-        return result
-    directions, dependencies = bool(np.any(suspects)), bool(np.any(sampled))
-    if not (directions or dependencies):
-        return result
-    direction, unidentified_all = _look_further(
-        glm, data, fitted.coef, fitted.intercept, directions, dependencies
-    )
-    status = result.status
-    if directions:
-        direction = jnp.where(jnp.asarray(suspects)[..., None], direction, result.recession)
-        diverging = jnp.any(direction != 0, axis=-1) & (status == RESULTS.successful)
-        status = _mark(diverging, RESULTS.diverging, status)
-        result = eqx.tree_at(lambda r: r.recession, result, direction)
-    if dependencies:
-        deficient = jnp.any(unidentified_all, axis=-1) & (status == RESULTS.successful)
-        status = _mark(deficient, RESULTS.rank_deficient, status)
-        result = eqx.tree_at(lambda r: r.unidentified, result, unidentified_all)
-    result = eqx.tree_at(lambda r: r.status, result, status)
-    if throw and not bool(np.all(np.asarray(result.converged))):
-        raise RuntimeError(f"glmx.fit: {result.message}.")
-    return result
+    return fitted, result, suspects & (status == RESULTS.successful)
 
 
 def _fit_categorical_work(glm, data: Data, solver, adjoint, throw: bool):
@@ -345,8 +276,9 @@ def fit(
         return restore_categorical(model, fitted), result
     glm, data = prepare(model, X, y, sample_weight, offset)
     solver = resolve_solver(solver, glm.regularizer, data.n_features)
-    fitted, result, flags = run_checked(_fit_work, glm, data, solver, adjoint, throw)
-    result = _confirm(glm, data, fitted, result, flags, throw)
+    fitted, result, suspects = run_checked(_fit_work, glm, data, solver, adjoint, throw)
+    unpenalised = isinstance(glm.regularizer, UnRegularized)
+    result = confirm(glm, data, fitted, result, (suspects, unpenalised), throw)
     _warn_if_unconverged(result)
     return restore(model, fitted, data), result
 

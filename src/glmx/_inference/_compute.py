@@ -32,7 +32,7 @@ from .._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
 from .._checks import run_checked
 from .._data import Data, glm_of, map_neurons, prepare
 from .._design import block_sizes, keys_of
-from .._diagnostics import IdentifiabilityWarning, unidentified
+from .._diagnostics import IdentifiabilityWarning, identify
 from .._glm import GLM, initial_intercept
 from .._linalg import restricted_to, spd_inverse
 from .._links import IdentityLink
@@ -99,13 +99,6 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
     scale = pearson / dof_resid if observation.has_scale else jnp.ones((), dtype)
     n_rows = jnp.sum(~missing).astype(dtype)
 
-    # An unpenalised model on linearly dependent columns: the parameters in a dependency have
-    # no standard error (the pseudo-inverse above would give one that means nothing).
-    if isinstance(args.regularizer, UnRegularized):
-        identified = ~unidentified(args)
-    else:
-        identified = jnp.ones(d, bool)
-
     if cov_type == "nonrobust":
         cov = scale * bread
         df_inference = dof_resid
@@ -148,11 +141,9 @@ def _inference_one(glm: GLM, rows, use_table, groups, cov_type, information, n_g
 
     # Without an intercept, the parameters are the coefficients only.
     d = d if glm.fit_intercept else d - 1
-    cov = jnp.where(identified[:, None] & identified[None, :], cov, jnp.nan)
     return dict(
         params=jnp.concatenate([coef, glm.intercept[None]])[:d],
         cov=cov[:d, :d],
-        identified=identified[:d],
         free=free[:d],
         scale=scale,
         edf=edf,
@@ -313,6 +304,17 @@ def inference(
     else:
         labels, n_groups = _cluster_labels(groups, n)
     values = run_checked(_inference_work, glm, data, labels, cov_type, information, n_groups)
+    # An unpenalised model on linearly dependent columns: the parameters in a dependency have
+    # no standard error (the pseudo-inverse would give one that means nothing). Found by a
+    # program of its own (`_diagnostics.identify`), so its QR runs beside no other LAPACK call.
+    d = values["params"].shape[-1]
+    if isinstance(glm.regularizer, UnRegularized):
+        identified = identify(glm, data)[..., :d]
+    else:
+        identified = jnp.ones(values["params"].shape, bool)
+    both = identified[..., :, None] & identified[..., None, :]
+    values["cov"] = jnp.where(both, values["cov"], jnp.nan)
+    values["identified"] = identified
     names, blocks = _names_and_blocks(data.X, data.n_features, glm.fit_intercept)
     _warn_if_unidentified(values["identified"], names)
     return Inference(
