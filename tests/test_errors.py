@@ -225,6 +225,37 @@ def test_traced_bad_values_raise_inside_the_fit():
         jax.block_until_ready(jax.vmap(coef)(jnp.array([0.1, -1.0])))
 
 
+@pytest.mark.parametrize("wrapper", ["filter_jit", "vmap", "jax.jit"])
+def test_errors_inside_a_callers_transform_carry_the_eager_sentence(wrapper):
+    """Under ``equinox.filter_jit`` (what the docs recommend) and ``vmap`` the error is an
+    ``EquinoxRuntimeError`` that ends with the sentence the eager call gives; under plain
+    ``jax.jit`` the same sentence is in JAX's runtime error."""
+    import equinox as eqx
+    import jax
+
+    bad = _with(Y, 7, -1.0)
+    with pytest.raises(
+        ValueError, match=r"y must hold non-negative counts for Poisson, but y\[7\]"
+    ):
+        _fit(glmx.GLM(glmx.Poisson()), y=bad)
+
+    def coef(y):
+        return glmx.fit(glmx.GLM(glmx.Poisson()), X, y)[0].coef
+
+    call = {
+        "filter_jit": lambda: eqx.filter_jit(coef)(bad),
+        "vmap": lambda: jax.vmap(coef)(np.stack([Y, bad])),
+        "jax.jit": lambda: jax.jit(coef)(bad),
+    }[wrapper]
+    expected = eqx.EquinoxRuntimeError if wrapper != "jax.jit" else Exception
+    with pytest.raises(expected) as raised:
+        jax.block_until_ready(call())
+    text = str(raised.value)
+    assert "y must hold non-negative counts for Poisson." in text
+    if wrapper != "jax.jit":  # the sentence is the error's own line, after the traceback
+        assert "EquinoxRuntimeError: y must hold non-negative counts for Poisson." in text
+
+
 def test_model_and_family_structure_errors():
     with pytest.raises(
         ValueError, match=r"coef is given but intercept is None; give both or neither"

@@ -22,6 +22,7 @@ LAYERS = (
     ("_population",),
     ("_categorical_glm",),
     ("_data",),
+    ("_identifiability",),
     ("_checks",),
     ("_objective",),
     ("_problem",),

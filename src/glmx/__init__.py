@@ -18,7 +18,6 @@ from ._categorical_inference import (
     CategoricalInference as CategoricalInference,
     categorical_inference as categorical_inference,
 )
-from ._diagnostics import IdentifiabilityWarning as IdentifiabilityWarning
 from ._dispersion import (
     DispersionFit as DispersionFit,
     fit_negative_binomial as fit_negative_binomial,
@@ -31,6 +30,7 @@ from ._fit import (
     update as update,
 )
 from ._glm import GLM as GLM
+from ._identifiability import IdentifiabilityWarning as IdentifiabilityWarning
 from ._inference import (
     Inference as Inference,
     TestResult as TestResult,

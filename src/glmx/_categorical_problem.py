@@ -35,7 +35,7 @@ from ._categorical_glm import (
 )
 from ._data import Rows, prepare
 from ._glm import GLM
-from ._linalg import restricted_to
+from ._linalg import restricted_to, spd_inverse
 from ._observations import Bernoulli
 from ._population import PopulationGLM, neuron_axis
 from ._prox import safe_norm
@@ -267,7 +267,7 @@ def covariance_one(glm: CategoricalGLM, rows: Rows) -> Float[Array, "d d"]:
     args, params, weights = setup(glm, rows)
     free = free_coordinates(params, args)
     matrix = restricted_to(hessian(params, args) * jnp.sum(weights), free)
-    return jnp.where(free[:, None] & free[None, :], jnp.linalg.inv(matrix), 0.0)
+    return jnp.where(free[:, None] & free[None, :], spd_inverse(matrix), 0.0)
 
 
 # --- inputs ------------------------------------------------------------------------------------

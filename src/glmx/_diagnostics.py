@@ -38,16 +38,11 @@ from jaxtyping import Array, Bool, Float
 from ._arrays import is_traced
 from ._data import Data, in_dtype, map_neurons
 from ._glm import GLM
+from ._identifiability import identify
+from ._linalg import cholesky, eigh
 from ._objective import Args, fisher_weights, masked, predictor
 from ._problem import setup, small_counts
 from ._solvers import RESULTS
-
-
-class IdentifiabilityWarning(UserWarning):
-    """Some parameters are not identified: the columns of ``X`` (with the intercept) are
-    linearly dependent on the rows used, so an unpenalised estimate is one of many and their
-    standard errors do not exist (`glmx.inference` reports them as NaN)."""
-
 
 #: How far the linear predictor is pushed to measure a row's loss at its limit.
 _FAR = 50.0
@@ -127,7 +122,7 @@ def recession(params, args: Args) -> Float[Array, " d"]:
     diagonal = jnp.diag(gram)
     scale = jnp.where(diagonal > 0, 1.0 / jnp.sqrt(jnp.where(diagonal > 0, diagonal, 1.0)), 0.0)
     scaled = gram * jnp.outer(scale, scale) + d * jnp.finfo(dtype).eps * jnp.eye(d, dtype=dtype)
-    factor = jnp.linalg.cholesky(scaled)
+    factor = cholesky(scaled)
     to_r = scale[:, None] * jax.scipy.linalg.solve_triangular(
         factor.T, jnp.eye(d, dtype=dtype), lower=False
     )
@@ -137,16 +132,13 @@ def recession(params, args: Args) -> Float[Array, " d"]:
         return factor.T @ jnp.where(scale > 0, r / jnp.where(scale > 0, scale, 1.0), 0.0)
 
     fisher = Z.T @ (Z * fisher_weights(params, args)[:, None])
-    least = jnp.linalg.eigh(0.5 * (fisher + fisher.T))[1][:, 0]
+    least = eigh(0.5 * (fisher + fisher.T))[1][:, 0]
     coef, intercept = masked(params[0], args), params[1]
     theta = jnp.concatenate([jnp.ravel(coef), jnp.atleast_1d(intercept)])
     pulled = jnp.sum(side * (w > 0) * (Z @ least))  # the sign the rows at their bound favour
     least = jnp.where(pulled >= 0, least, -least)
     start = to_z(theta)
     refined_start = _refined(start, Z, side, w)
-    # One LAPACK call at a time: two batched ones at once can deadlock XLA's CPU thread pool
-    # (seen with jaxlib 0.10 on two cores), so the second refinement waits for the first.
-    refined_start, least = jax.lax.optimization_barrier((refined_start, least))
     candidates = [start, least, refined_start, _refined(least, Z, side, w)]
     if args.fit_intercept:
         unit = jnp.zeros(d, dtype).at[-1].set(1.0)
@@ -172,7 +164,7 @@ def _refined(z, Z, side, w) -> Float[Array, " d"]:
         size = jnp.max(jnp.where(w > 0, jnp.abs(u), 0.0))
         wrong = side * u <= jnp.finfo(Z.dtype).eps ** 0.25 * size
         held = Z.T @ (Z * jnp.where(wrong, w, 0.0)[:, None])
-        share, vectors = jnp.linalg.eigh(0.5 * (held + held.T))
+        share, vectors = eigh(0.5 * (held + held.T))
         null = share <= jnp.sqrt(jnp.finfo(Z.dtype).eps)
         z = vectors @ jnp.where(null, vectors.T @ z, 0.0)
     return z
@@ -196,77 +188,6 @@ def _checked(r, u, side, args: Args, coef) -> Float[Array, " d"]:
     return jnp.where(ok, r / jnp.where(top > 0, top, 1.0), 0.0)
 
 
-# --- rank deficiency --------------------------------------------------------------------------
-
-#: Rows of the quick rank check, per parameter (evenly spaced over the rows).
-SAMPLE_ROWS_PER_PARAMETER = 16
-
-
-def _singular(X1, w) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
-    """Singular values (descending) and right singular vectors (rows) of ``sqrt(w) X1`` with
-    unit-norm columns (zero columns stay zero), by a QR factorisation and the SVD of ``R``."""
-    scaled = X1 * jnp.sqrt(w)[:, None]
-    norms = jnp.linalg.norm(scaled, axis=0)
-    scaled = scaled / jnp.where(norms > 0, norms, 1.0)
-    n, d = scaled.shape
-    if n < d:  # zero rows keep the rank and make R square
-        scaled = jnp.concatenate([scaled, jnp.zeros((d - n, d), scaled.dtype)])
-    r = jnp.linalg.qr(scaled, mode="r")
-    _, singular, vt = jnp.linalg.svd(r)
-    return singular, vt
-
-
-def _deficient(singular, n_rows: int) -> Bool[Array, " d"]:
-    """Which singular values are zero to the dtype's precision (relative to the largest, with
-    the ``max(n, d) eps`` rule of numerical rank)."""
-    eps = jnp.finfo(singular.dtype).eps
-    limit = max(n_rows, singular.shape[0]) * eps * singular[0]
-    return singular <= limit
-
-
-def _flagged(X1, w, present) -> Bool[Array, " d"]:
-    """The parameters with a part in a null direction of ``sqrt(w) X1``."""
-    singular, vt = _singular(X1, w)
-    null = _deficient(singular, X1.shape[0])
-    # Absent columns (zero) are null directions of their own; only parameters are named.
-    weight = jnp.sum(jnp.where(null[:, None], vt**2, 0.0), axis=0)
-    return present & (weight >= 1e-6)
-
-
-def _present(args: Args) -> Bool[Array, " d"]:
-    """The columns of `_design` that are parameters: unmasked features, and the intercept if
-    the model has one."""
-    p = args.X.shape[1]
-    mask = jnp.ones(p, bool) if args.feature_mask is None else args.feature_mask != 0
-    return jnp.concatenate([mask, jnp.array([args.fit_intercept])])
-
-
-def unidentified_sample(args: Args) -> Bool[Array, " d"]:
-    """`unidentified` on `SAMPLE_ROWS_PER_PARAMETER` evenly spaced rows per parameter and each
-    column's largest entry (``O(d^3)`` flops, and a pass over ``X``): all False settles it,
-    since dependencies between columns hold on every subset of rows; any True needs
-    `unidentified` on all rows (a true dependency, or features that are zero on the sampled
-    rows)."""
-    n, p = args.X.shape
-    spaced = jnp.arange(0, n, max(1, n // (SAMPLE_ROWS_PER_PARAMETER * (p + 1))))
-    # Each column's largest entry on a used row joins, so that a sparse column (the features
-    # of a rarely firing neuron) is not zero on the whole sample. Rows are taken before the
-    # intercept's column is added: no copy of X.
-    largest = jnp.argmax(jnp.abs(args.X) * (args.weights > 0)[:, None], axis=0)
-    sample = jnp.concatenate([spaced, largest])
-    taken = eqx.tree_at(lambda a: (a.X, a.weights), args, (args.X[sample], args.weights[sample]))
-    return _flagged(_design(taken), taken.weights, _present(args))
-
-
-def unidentified(args: Args) -> Bool[Array, " d"]:
-    """Which of the flat ``(coef, intercept)`` an unpenalised fit cannot identify: those with
-    a part in a null direction of ``X1 = [X, 1]`` on the rows used (numerical rank relative to
-    the dtype: singular values of the column-scaled ``X1`` at most ``max(n, d) eps`` of the
-    largest). Masked features and an absent intercept are not parameters and never count.
-    ``2 n d^2`` flops (a QR factorisation); `unidentified_sample` first."""
-    return _flagged(_design(args), args.weights, _present(args))
-
-
 # --- after a fit: the exact searches, when the quick checks flag a neuron ------------------
 
 
@@ -285,30 +206,12 @@ def _recession_one(glm: GLM, rows, use_table, coef, intercept):
     return recession(params, args)
 
 
-def _unidentified_one(glm: GLM, rows, use_table):
-    args = setup(glm, rows, use_table)[0]
-    # The sample's answer stands unless it flags something (dependencies hold on every subset).
-    return jax.lax.cond(
-        jnp.any(unidentified_sample(args)),
-        lambda: unidentified(args),
-        lambda: jnp.zeros(args.X.shape[1] + 1, bool),
-    )
-
-
 @eqx.filter_jit
 def _directions(glm: GLM, data: Data, coef, intercept):
     data = in_dtype(data)
     return map_neurons(
         _recession_one, glm, data, small_counts(data.y), coef, intercept, extra_axes=(None, 0, 0)
     )
-
-
-@eqx.filter_jit
-def identify(glm: GLM, data: Data) -> Bool[Array, "*neurons d"]:
-    """`unidentified` per neuron (the row sample first), as a program of its own: no other
-    LAPACK call runs beside its QR factorisations (two at once can deadlock XLA's CPU pool)."""
-    data = in_dtype(data)
-    return map_neurons(_unidentified_one, glm, data, small_counts(data.y))
 
 
 def confirm(glm: GLM, data: Data, fitted: GLM, result, flags, throw: bool):
@@ -326,7 +229,7 @@ def confirm(glm: GLM, data: Data, fitted: GLM, result, flags, throw: bool):
     if directions:
         direction = _directions(glm, data, fitted.coef, fitted.intercept)
     if dependencies:
-        unidentified_all = identify(glm, data)
+        unidentified_all = identify(glm.fit_intercept, data)
     status = result.status
     if directions:
         direction = jnp.where(jnp.asarray(suspects)[..., None], direction, result.recession)

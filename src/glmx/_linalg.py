@@ -11,11 +11,109 @@ Every routine here works on small ``d x d`` matrices (``d`` parameters), never o
   second computed on the unit-diagonal scaling so that the columns' units do not matter.
 
 All are batched-friendly (``vmap``) and branch-free.
+
+Every LAPACK factorisation in glmx goes through this module's `cholesky`, `eigh`, `qr_r` and
+`svd`, which stay unbatched under ``vmap``: a batch is factorised one matrix after another
+(``jax.custom_batching.sequential_vmap``). jaxlib's batched CPU kernels split a batch over
+XLA's intra-op thread pool and wait for the pieces on a pool thread; two such waits at once
+(two batched factorisations in one program, or fits from two threads) can hold every pool
+thread and deadlock the process (seen with jaxlib 0.10 on two cores; `tests/test_concurrency.py`
+runs that pattern). One matrix at a time never waits on the pool. `cholesky` and `eigh` carry
+their derivatives (``jax.custom_jvp``), so fits stay differentiable through them.
 """
 
 import jax
 import jax.numpy as jnp
+from jax.custom_batching import sequential_vmap
 from jaxtyping import Array, Bool, Float
+
+# --- factorisations, one matrix at a time under vmap ------------------------------------------
+
+
+def _square(name: str, matrix) -> None:
+    if jnp.ndim(matrix) != 2:
+        raise ValueError(
+            f"_linalg.{name} takes one matrix, got shape {jnp.shape(matrix)}; vmap it."
+        )
+
+
+@sequential_vmap
+def _sequential_cholesky(matrix):
+    return jnp.linalg.cholesky(matrix)
+
+
+@sequential_vmap
+def _sequential_eigh(matrix):
+    values, vectors = jnp.linalg.eigh(matrix)
+    return values, vectors
+
+
+@jax.custom_jvp
+def cholesky(matrix: Float[Array, "d d"]) -> Float[Array, "d d"]:
+    """The lower Cholesky factor of a symmetric positive-definite ``matrix`` (NaN if it is
+    not), one matrix at a time under ``vmap``."""
+    _square("cholesky", matrix)
+    return _sequential_cholesky(matrix)
+
+
+@cholesky.defjvp
+def _cholesky_jvp(primals, tangents):
+    (matrix,), (dmatrix,) = primals, tangents
+    factor = cholesky(matrix)
+    dmatrix = 0.5 * (dmatrix + dmatrix.T)
+    solve = jax.scipy.linalg.solve_triangular
+    inner = solve(factor, solve(factor, dmatrix, lower=True).T, lower=True).T  # L^-1 dM L^-T
+    inner = jnp.tril(inner) - 0.5 * jnp.diag(jnp.diag(inner))
+    return factor, factor @ inner
+
+
+@jax.custom_jvp
+def eigh(matrix: Float[Array, "d d"]) -> tuple[Float[Array, " d"], Float[Array, "d d"]]:
+    """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric ``matrix``, one matrix
+    at a time under ``vmap``."""
+    _square("eigh", matrix)
+    return _sequential_eigh(matrix)
+
+
+@eigh.defjvp
+def _eigh_jvp(primals, tangents):
+    (matrix,), (dmatrix,) = primals, tangents
+    values, vectors = eigh(matrix)
+    rotated = vectors.T @ (0.5 * (dmatrix + dmatrix.T)) @ vectors
+    gaps = values[None, :] - values[:, None]
+    inverse_gaps = jnp.where(gaps != 0, 1.0 / jnp.where(gaps != 0, gaps, 1.0), 0.0)
+    return (values, vectors), (jnp.diagonal(rotated), vectors @ (inverse_gaps * rotated))
+
+
+@sequential_vmap
+def _sequential_qr_r(matrix):
+    return jnp.linalg.qr(matrix, mode="r")
+
+
+@sequential_vmap
+def _sequential_svd(matrix):
+    u, s, vt = jnp.linalg.svd(matrix)
+    return u, s, vt
+
+
+def qr_r(matrix: Float[Array, "m d"]) -> Float[Array, "k d"]:
+    """The ``R`` factor of a QR factorisation, one matrix at a time under ``vmap``; not
+    differentiable (use under ``stop_gradient``)."""
+    _square("qr_r", matrix)
+    return _sequential_qr_r(matrix)
+
+
+def svd(matrix: Float[Array, "m d"]):
+    """``(U, s, Vt)`` of ``matrix`` (singular values descending), one matrix at a time under
+    ``vmap``; not differentiable (use under ``stop_gradient``)."""
+    _square("svd", matrix)
+    return _sequential_svd(matrix)
+
+
+def cho_solve(factor: Float[Array, "d d"], rhs):
+    """``(L L^T)^-1 rhs`` (``rhs``: ``(d,)`` or ``(d, k)``) from the lower factor ``L``
+    (triangular solves: no factorisation, safe to batch)."""
+    return jax.scipy.linalg.cho_solve((factor, True), rhs)
 
 
 def unit_diagonal(matrix: Float[Array, "d d"]) -> tuple[Float[Array, "d d"], Float[Array, " d"]]:
@@ -43,13 +141,10 @@ def safe_cholesky(matrix: Float[Array, "d d"], formed_in=None) -> tuple[Float[Ar
     small = 100 * d * float(jnp.finfo(matrix.dtype).eps)
     large = 100 * d * float(jnp.finfo(matrix.dtype if formed_in is None else formed_in).eps)
     if large > small:
-        # Both factorisations in one batched call: two LAPACK calls in one program can
-        # deadlock XLA's CPU thread pool under vmap (seen with jaxlib 0.10 on two cores, even
-        # when a data dependency orders them).
-        both = jnp.linalg.cholesky(jnp.stack([unit + small * eye, unit + large * eye]))
+        both = jax.vmap(cholesky)(jnp.stack([unit + small * eye, unit + large * eye]))
         factor = jnp.where(jnp.all(jnp.isfinite(both[0])), both[0], both[1])
     else:
-        factor = jnp.linalg.cholesky(unit + small * eye)
+        factor = cholesky(unit + small * eye)
     factor = scale[:, None] * factor
     return factor, jnp.all(jnp.isfinite(factor))
 
@@ -112,12 +207,14 @@ def restricted_to(matrix: Float[Array, "d d"], free: Bool[Array, " d"]) -> Float
 
 
 def pinv(matrix: Float[Array, "*batch d d"]) -> Float[Array, "*batch d d"]:
-    """Pseudo-inverse of symmetric positive semi-definite matrices (batched): eigenvalues below
-    ``d eps`` of the largest are dropped."""
-    values, vectors = jnp.linalg.eigh(matrix)
-    cutoff = jnp.finfo(matrix.dtype).eps * matrix.shape[-1] * jnp.max(values, axis=-1)
-    inverse = jnp.where(values > cutoff[..., None], 1.0 / jnp.where(values > 0, values, 1.0), 0.0)
-    return jnp.einsum("...ij,...j,...kj->...ik", vectors, inverse, vectors)
+    """Pseudo-inverse of symmetric positive semi-definite matrices (leading batch axes allowed):
+    eigenvalues below ``d eps`` of the largest are dropped."""
+    if matrix.ndim > 2:
+        return jax.vmap(pinv)(matrix)
+    values, vectors = eigh(matrix)
+    cutoff = jnp.finfo(matrix.dtype).eps * matrix.shape[-1] * jnp.max(values)
+    inverse = jnp.where(values > cutoff, 1.0 / jnp.where(values > 0, values, 1.0), 0.0)
+    return (vectors * inverse) @ vectors.T
 
 
 def spd_inverse(matrix: Float[Array, "d d"]) -> Float[Array, "d d"]:

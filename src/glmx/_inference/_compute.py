@@ -32,8 +32,8 @@ from .._categorical_glm import CategoricalGLM, PopulationCategoricalGLM
 from .._checks import run_checked
 from .._data import Data, glm_of, map_neurons, prepare
 from .._design import block_sizes, keys_of
-from .._diagnostics import IdentifiabilityWarning, identify
 from .._glm import GLM, initial_intercept
+from .._identifiability import IdentifiabilityWarning, identify
 from .._linalg import restricted_to, spd_inverse
 from .._links import IdentityLink
 from .._objective import (
@@ -305,11 +305,10 @@ def inference(
         labels, n_groups = _cluster_labels(groups, n)
     values = run_checked(_inference_work, glm, data, labels, cov_type, information, n_groups)
     # An unpenalised model on linearly dependent columns: the parameters in a dependency have
-    # no standard error (the pseudo-inverse would give one that means nothing). Found by a
-    # program of its own (`_diagnostics.identify`), so its QR runs beside no other LAPACK call.
+    # no standard error (the pseudo-inverse would give one that means nothing).
     d = values["params"].shape[-1]
     if isinstance(glm.regularizer, UnRegularized):
-        identified = identify(glm, data)[..., :d]
+        identified = ~identify(glm.fit_intercept, data)[..., :d]
     else:
         identified = jnp.ones(values["params"].shape, bool)
     both = identified[..., :, None] & identified[..., None, :]

@@ -9,6 +9,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from .._arrays import as_float_leaf
+from .._linalg import cho_solve, cholesky
 from ._penalties import (
     SMOOTH_PATH_RATIO,
     AbstractRegularizer,
@@ -89,7 +90,7 @@ class Smoothness(AbstractRegularizer):
 
     def prox(self, coef, step):
         system = jnp.eye(coef.shape[0], dtype=coef.dtype) + step * self._matrix(coef)
-        return jnp.linalg.solve(system, coef)
+        return cho_solve(cholesky(system), coef)
 
     def smooth_at(self, coef):
         return jnp.ones(jnp.shape(coef), bool)
