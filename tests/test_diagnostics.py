@@ -172,3 +172,40 @@ def test_masked_features_and_no_intercept_are_not_dependencies():
     model = glmx.GLM(glmx.Poisson(), fit_intercept=False)
     _, result, _ = _fit(model, np.column_stack([base, np.ones(100)]), y)
     assert result.status == glmx.RESULTS.successful
+
+
+def test_categorical_separation_and_an_absent_class_are_reported():
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.uniform(-3, 3, 30))
+    X = np.column_stack([x, rng.normal(size=30)])
+    y = np.where(x < -1, 0, np.where(x < 1, 1, 2)).astype(float)  # classes by thresholds on x
+    model = glmx.CategoricalGLM(glmx.Categorical(3))
+    _, result, messages = _fit(model, X, y)
+    assert result.status == glmx.RESULTS.diverging and DIVERGING in messages[0]
+    with pytest.raises(Exception, match=DIVERGING):
+        glmx.fit(model, X, y, throw=True)
+    # A Ridge penalty bounds the coefficients: a finite estimate, no flag.
+    ridge = glmx.CategoricalGLM(glmx.Categorical(3), glmx.Ridge(0.1))
+    _, result, messages = _fit(ridge, X, y)
+    assert result.status == glmx.RESULTS.successful and not messages
+    # A class no row has: its intercept runs to minus infinity, penalty or not.
+    _, result, messages = _fit(ridge, X, np.where(y == 2, 1.0, y))
+    assert result.status == glmx.RESULTS.diverging and DIVERGING in messages[0]
+    # Overlapping classes: nothing to report.
+    noisy = rng.integers(0, 3, 30).astype(float)
+    _, result, messages = _fit(model, X, noisy)
+    assert result.status == glmx.RESULTS.successful and not messages
+
+
+def test_near_collinearity_counts_at_the_dtype_precision_only():
+    """A column equal to another up to rounding noise is dependent; one that differs by 1e-6
+    of its size is ill-conditioned but identified (no flag)."""
+    rng = np.random.default_rng(6)
+    base = rng.normal(size=(200, 3))
+    y = rng.poisson(np.exp(0.3 * base[:, 0])).astype(float)
+    for noise, flagged in [(1e-15, True), (1e-6, False)]:
+        X = np.column_stack([base, base[:, 1] + noise * rng.normal(size=200)])
+        _, result, _ = _fit(glmx.GLM(glmx.Poisson()), X, y)
+        assert (result.status == glmx.RESULTS.rank_deficient) == flagged, noise
+        if flagged:
+            assert list(np.asarray(result.unidentified)) == [False, True, False, True, False]

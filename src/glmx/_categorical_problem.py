@@ -40,7 +40,7 @@ from ._observations import Bernoulli
 from ._population import PopulationGLM, neuron_axis
 from ._prox import safe_norm
 from ._regularizers import AbstractRegularizer, GroupLasso
-from ._solvers import AbstractRows, Curvature, NonSmooth, Stationarity
+from ._solvers import RESULTS, AbstractRows, Curvature, NonSmooth, Stationarity
 
 # --- the penalty over a coefficient matrix -----------------------------------------------------
 
@@ -238,6 +238,30 @@ def finish(glm: CategoricalGLM, params, args: CategoricalArgs, weights):
     return fitted, jnp.sum(weights) - n_params.astype(weights.dtype)
 
 
+def separated(params, args: CategoricalArgs) -> Bool[Array, ""]:
+    """Whether the fit has no finite estimate, seen from the fitted parameters, at the cost of
+    one pass over ``X``: a class no used row has (its intercept runs to minus infinity), or
+    the fitted parameters themselves a direction of recession. That is, along them every used
+    row's observed class gains on every other (margins ``u[i, y_i] - u[i, k] >= 0``, to
+    ``eps**0.25`` of the largest), and the penalty does not grow: perfect separation, and
+    quasi-separation once the estimates have grown along it. (The binary case's exact search
+    for quasi-separation, `glmx._diagnostics.recession`, has no categorical counterpart yet.)"""
+    params, args = jax.lax.stop_gradient((params, args))
+    absent = jnp.any(args.weights @ args.one_hot <= 0)
+    coef, intercept = full_params(params, args)
+    u = args.X @ coef + intercept
+    u = u - jnp.mean(u, axis=1, keepdims=True)  # the same shift of every class changes nothing
+    used = args.weights > 0
+    size = jnp.max(jnp.where(used[:, None], jnp.abs(u), 0.0))
+    margins = jnp.sum(args.one_hot * u, axis=1, keepdims=True) - u
+    tolerance = jnp.finfo(u.dtype).eps ** 0.25 * size
+    rows_ok = jnp.all(jnp.where(used[:, None], margins >= -tolerance, True))
+    penalty = matrix_penalty(args.regularizer, params[0])
+    grown = params[0] * (1.0 + 1e3 / jnp.where(size > 0, size, 1.0))
+    flat = matrix_penalty(args.regularizer, grown) <= penalty * (1.0 + 1e3 * jnp.finfo(u.dtype).eps)
+    return absent | ((size > 0) & rows_ok & flat)
+
+
 def solve_one(glm: CategoricalGLM, rows: Rows, solver, adjoint):
     """Fit one member: ``(fitted, (status, num_steps, objective, optimality, dof_resid,
     n_excluded))``, the fields of `glmx.FitResult`."""
@@ -248,8 +272,9 @@ def solve_one(glm: CategoricalGLM, rows: Rows, solver, adjoint):
     objective = solution.value
     if prox is not None:
         objective = objective + _penalty(solution.params, args)
+    diverging = separated(solution.params, args) & (solution.status == RESULTS.successful)
     return fitted, (
-        solution.status,
+        RESULTS.where(diverging, RESULTS.diverging, solution.status),
         solution.num_steps,
         objective,
         solution.optimality,
