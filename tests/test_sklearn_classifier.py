@@ -104,3 +104,10 @@ def test_classifier_errors():
         ClassifierGLM().fit(X, np.where(y == 0, np.inf, y))
     with pytest.raises(ValueError, match="needs samples of at least 2 classes"):
         ClassifierGLM().fit(X, np.where(y == 0, 0.0, np.nan))
+
+
+def test_a_class_whose_rows_all_weigh_zero_is_refused():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.repeat(["a", "b"], 10)
+    with pytest.raises(ValueError, match=r"positive sample_weight, but class\(es\) \['b'\] have"):
+        ClassifierGLM().fit(X, y, sample_weight=np.where(y == "b", 0.0, 1.0))

@@ -84,6 +84,18 @@ class ClassifierGLM(ClassifierMixin, BaseEstimator):
                 "ClassifierGLM needs samples of at least 2 classes in y, but y contains "
                 f"{found} (missing labels, NaN or None, do not count)."
             )
+        weights = check_sample_weight(sample_weight)
+        # Other shapes, or no positive weight at all: the fit's own error.
+        if weights is not None and weights.shape == y.shape and np.any(weights[~missing] > 0):
+            # A class whose rows all weigh zero has no finite intercept (the fit would report
+            # it as diverging); say so before fitting, as for a single class.
+            totals = np.bincount(codes, weights[~missing], len(self.classes_))
+            empty = [np.asarray(c).tolist() for c in self.classes_[totals <= 0]]
+            if empty:
+                raise ValueError(
+                    "ClassifierGLM needs every class of y to have rows of positive "
+                    f"sample_weight, but class(es) {empty} have none."
+                )
         regularizer = build_regularizer(self.regularizer, self.regularizer_strength)
         model = CategoricalGLM(Categorical(len(self.classes_)), regularizer)
         model, result = core_fit(
@@ -91,7 +103,7 @@ class ClassifierGLM(ClassifierMixin, BaseEstimator):
             X,
             encoded,
             build_solver(self.solver_name, self.solver_kwargs),
-            sample_weight=check_sample_weight(sample_weight),
+            sample_weight=weights,
         )
         self.model_ = model
         self.coef_ = np.asarray(model.coef).T
