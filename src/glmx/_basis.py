@@ -115,6 +115,7 @@ def simulate_recurrent(
     drawn from the observation model (any model that can sample). One ``lax.scan``.
 
     **Arguments:**
+
     - ``key``: a JAX PRNG key.
     - ``model``: a fitted `PopulationGLM` with dict coefficients.
     - ``basis``: ``(window, n_basis)``, the basis used to build the coupling features.

@@ -35,6 +35,7 @@ class DispersionFit(ValueRepr):
     """How `fit_negative_binomial` went; per neuron (a leading axis) for a population.
 
     **Fields:**
+
     - ``alpha``: the estimated dispersion (``Var(y) = mu + alpha mu^2``), also in the returned
       model's observation model.
     - ``rounds``: alternations of coefficient and ``alpha`` updates made (shared by a
@@ -112,6 +113,7 @@ def fit_negative_binomial(
     likelihood, jointly with the coefficients.
 
     **Arguments:**
+
     - ``model``: a `GLM` or `PopulationGLM` whose observation model is `NegativeBinomial`; its
       ``alpha`` is the starting value (and its coefficients, if any, the starting point).
     - ``X``, ``y``, ``solver``, ``sample_weight``, ``offset``: as for `glmx.fit` (rows with NaN

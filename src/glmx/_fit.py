@@ -47,6 +47,7 @@ class FitResult(ValueRepr):
     """How a fit went; for a `PopulationGLM`, every field has one entry per neuron.
 
     **Fields:**
+
     - ``status``: a `RESULTS` item: ``successful``, ``max_steps_reached`` or ``nonfinite``.
     - ``num_steps``: solver steps taken.
     - ``objective``: the final objective (mean negative log-likelihood + penalty).
@@ -60,7 +61,7 @@ class FitResult(ValueRepr):
     - ``recession``: ``(*neurons, p + 1)``, over ``(coef, intercept)`` flattened (a dict
       design's blocks in key order): when ``status`` is ``diverging``, the direction along
       which the estimates run to infinity (largest entry 1; its large entries name the
-      coefficients involved), zeros otherwise. See docs/fitting.md, "Estimates at infinity".
+      coefficients involved), zeros otherwise. See "Estimates at infinity" in the Fitting guide.
     - ``unidentified``: ``(*neurons, p + 1)`` booleans, same layout: for an unpenalised model
       (`UnRegularized`), the parameters with a part in a linear dependency of ``[X, 1]`` on the
       rows used (then ``status`` is ``rank_deficient``); all False otherwise.
@@ -244,7 +245,8 @@ def fit(
     - ``adjoint``: how ``jax.grad``, ``jax.jvp`` and ``jax.vjp`` go through the fit:
       `Implicit()` (default) differentiates the optimality conditions at the solution
       (exact for the returned solution; on the active set for Lasso-type penalties);
-      `Unrolled()` differentiates the solver's iterations. See docs/differentiation.md.
+      `Unrolled()` differentiates the solver's iterations. See the guide to differentiating
+      through fits.
     - ``throw``: if ``True``, a solve that did not converge raises an error, also inside the
       caller's ``jit``/``vmap`` (through ``eqx.error_if``, as ``optimistix.minimise(...,
       throw=True)``). If ``False`` (default), it warns with a `ConvergenceWarning` when the

@@ -39,6 +39,7 @@ class GLM(ValueRepr):
     Immutable: `glmx.fit` returns a new GLM with fitted ``coef``, ``intercept`` and ``scale``.
 
     **Arguments:**
+
     - ``observation``: the observation model, e.g. `Poisson()` (default), `Gamma()`.
     - ``regularizer``: the penalty used by `glmx.fit`, e.g. `Ridge(1e-3)`; default
       `UnRegularized()`.

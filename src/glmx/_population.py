@@ -131,6 +131,7 @@ class PopulationGLM(AbstractPopulation):
     """GLMs for a population of neurons, fitted together by `glmx.fit` (vmap of the single fit).
 
     **Arguments:**
+
     - ``observation``, ``regularizer``: as for `GLM`. A hyperparameter may differ per neuron:
       give it a leading neuron axis (``Lasso(jnp.array([...]))`` with one strength per neuron,
       or ``(neurons, p)`` per neuron and feature). Scalars are shared.

@@ -56,7 +56,7 @@ MAX_CURVATURE_FEATURES = 1000
 
 
 def default_solver(regularizer: AbstractRegularizer, n_features: int) -> AbstractSolver:
-    """The solver `fit` uses when none is given (documented in docs/solvers.md):
+    """The solver `fit` uses when none is given (documented in the Solvers guide):
 
     - smooth penalties (`UnRegularized`, `Ridge`): `LBFGS`, its steps scaled by the
       Fisher information on an eighth of the rows at every iterate when there are at most

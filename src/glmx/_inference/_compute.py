@@ -242,6 +242,7 @@ def inference(
     """Covariance, standard errors, tests and fit statistics of a fitted model on ``(X, y)``.
 
     **Arguments:**
+
     - ``model``: a fitted `GLM` or `PopulationGLM`.
     - ``X``, ``y``, ``sample_weight``, ``offset``: the data the model was fitted on, as in
       `glmx.fit` (rows with NaN are left out).

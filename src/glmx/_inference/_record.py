@@ -40,6 +40,7 @@ class Inference(ValueRepr):
     without an intercept (``fit_intercept=False``) has the coefficients only.
 
     **Fields:**
+
     - ``params`` ``(d,)``: the estimates; ``cov`` ``(d, d)``: their covariance (`cov_type`).
     - ``free`` ``(d,)``: False for coefficients held at zero by the penalty (Lasso zeros) or
       masked out; their standard error is 0 and they are not tested.
@@ -155,6 +156,7 @@ class Inference(ValueRepr):
         """Wald test of the linear hypothesis ``R theta = value``.
 
         **Arguments:**
+
         - ``restrictions``: the matrix ``R`` ``(r, d)`` over the flat parameters; or a block
           name of a dict design (all its coefficients are zero); or a list of parameter names
           or indices (those parameters are zero).
@@ -228,6 +230,7 @@ class Inference(ValueRepr):
         """A filter ``basis @ coefficients`` and its pointwise confidence band.
 
         **Arguments:**
+
         - ``basis``: ``(window, k)``, e.g. `glmx.raised_cosine_log_basis`.
         - ``block``: the dict design's block holding the ``k`` coefficients; or ``columns``, a
           sequence of ``k`` parameter indices (for array designs).

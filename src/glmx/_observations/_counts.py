@@ -95,6 +95,7 @@ class NegativeBinomial(AbstractObservation):
     """Overdispersed counts (NB2): ``Var(y) = mu + alpha mu^2``.
 
     **Arguments:**
+
     - ``alpha``: the dispersion, an array leaf (``> 0``); it is a hyperparameter of the
       fit, not estimated by it, exactly like statsmodels' ``NegativeBinomial(alpha=...)``.
     - ``link``: `LogLink()` (default).

@@ -94,6 +94,7 @@ class Tweedie(AbstractObservation):
     the log-likelihood sums the series density of Dunn and Smyth (2005).
 
     **Arguments:**
+
     - ``power``: the variance power ``p``, an array leaf with ``1 < p < 2`` (default 1.5; one
       value per neuron in a `PopulationGLM`). Like `NegativeBinomial`'s ``alpha``, it is a
       hyperparameter of the fit, not estimated by it, and a new value does not recompile.

@@ -18,6 +18,7 @@ class Path(ValueRepr):
     `PopulationGLM` the neuron axis follows it.
 
     **Fields:**
+
     - ``strengths``: ``(S,)``, or ``(S, neurons)`` for a population (a grid per neuron).
     - ``coef``: ``(S, p)`` / ``(S, neurons, p)`` (a dict of blocks for a dict design);
       ``intercept`` and ``scale``: ``(S,)`` / ``(S, neurons)``.
@@ -94,6 +95,7 @@ class CrossValidation(ValueRepr):
     """Cross-validated scores along a regularization path, and the strengths they choose.
 
     **Fields** (``K`` folds, ``S`` strengths; the neuron axis last for a population):
+
     - ``strengths``: ``(S,)`` / ``(S, neurons)``, as in `Path`.
     - ``score``: the score that chooses (``"log-likelihood"``, ``"deviance"``,
       ``"pseudo-r2-mcfadden"`` or ``"pseudo-r2-cohen"``; deviance is minimised, the others

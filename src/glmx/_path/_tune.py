@@ -32,6 +32,7 @@ class Tuning(ValueRepr):
     """The result of `tune_strength`.
 
     **Fields:**
+
     - ``strength``: the tuned strengths, shaped as the model's regularizer strength (for a
       population, with the neuron axis first).
     - ``loss``: the cross-validated held-out loss there (the mean over folds of the mean

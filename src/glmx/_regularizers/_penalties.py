@@ -249,6 +249,7 @@ class GroupLasso(AbstractRegularizer):
     """Group penalty ``strength * sum_g sqrt(|g|) * ||w_g||_2``: whole groups become zero.
 
     **Arguments:**
+
     - ``groups``: a boolean mask ``(g, p)`` (row ``k`` marks group ``k``'s features) or integer
       labels ``(p,)`` (``-1`` = in no group). Groups may not overlap; features in no group are
       not penalised. Group membership is structure: it is fixed when the regularizer is made.

@@ -53,6 +53,7 @@ class Smoothness(AbstractRegularizer):
     usually combined with a basis whose neighbouring functions overlap.
 
     **Arguments:**
+
     - ``groups``: a boolean mask ``(g, p)`` or integer labels ``(p,)`` (``-1``: in no group,
       unpenalised), as for `GroupLasso`; each group needs more than ``order`` features.
     - ``order``: 1 or 2 (default 2).

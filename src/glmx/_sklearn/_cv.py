@@ -79,6 +79,7 @@ def _results(cv) -> dict:
 
 _CV_DOC = """
     **Cross-validation arguments** (as `glmx.cross_validate`):
+
     - ``strengths``: the grid ``(S,)`` (``None``: ``n_strengths`` log-spaced values from the
       strength at which every penalised coefficient is zero down to ``min_ratio`` of it).
     - ``folds`` (default 5 contiguous blocks, right for time series), ``gap`` (rows dropped

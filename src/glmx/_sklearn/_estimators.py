@@ -1,5 +1,5 @@
-"""scikit-learn estimators over the pure core: the `GLM` and `PopulationGLM` API of the seed
-(NeMoS), for pipelines, cross-validation and grid searches.
+"""scikit-learn estimators over the pure core: the `GLM` and `PopulationGLM` API of NeMoS,
+for pipelines, cross-validation and grid searches.
 
 The estimators hold configuration (strings or glmx objects) and, after ``fit``, the fitted
 core model in ``model_``; every method converts its inputs and calls the core (`glmx.fit`,
@@ -117,7 +117,7 @@ class _GLMEstimator(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return self.model_
 
-    # --- the seed's API ----------------------------------------------------------------------
+    # --- NeMoS's API ----------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None, init_params=None):
         """Fit the model: ``X`` ``(n, p)`` (or a dict of blocks, or a pynapple TsdFrame), ``y``
@@ -240,9 +240,10 @@ def _with_params(state, params):
 
 
 class GLM(_GLMEstimator):
-    """A scikit-learn estimator for one neuron's GLM (the seed's ``GLM``), over `glmx.fit`.
+    """A scikit-learn estimator for one neuron's GLM (NeMoS's ``GLM``), over `glmx.fit`.
 
     **Arguments** (stored as given; resolved at ``fit``):
+
     - ``observation_model``: ``"Poisson"`` (default), ``"Gamma"``, ``"Bernoulli"``,
       ``"Gaussian"``, ``"NegativeBinomial"``, ``"Tweedie"`` (power 1.5),
       ``"InverseGaussian"`` (any case), or a glmx observation model such as
@@ -279,13 +280,13 @@ class GLM(_GLMEstimator):
 
 
 class PopulationGLM(_GLMEstimator):
-    """A scikit-learn estimator for a population of GLMs (the seed's ``PopulationGLM``).
+    """A scikit-learn estimator for a population of GLMs (NeMoS's ``PopulationGLM``).
 
     Arguments as `GLM`, plus ``feature_mask``: an optional 0/1 matrix ``(p, neurons)`` (or a
     dict of ``(p_k, neurons)``) saying which features each neuron uses. ``y`` is
     ``(n, neurons)``; ``regularizer_strength`` may have one value per neuron.
 
-    **Attributes after fit:** ``coef_`` ``(p, neurons)`` (as the seed), ``intercept_``
+    **Attributes after fit:** ``coef_`` ``(p, neurons)`` (as in NeMoS), ``intercept_``
     ``(neurons,)``, ``scale_``, ``dof_resid_`` and ``n_excluded_`` ``(neurons,)``,
     ``solver_state_``, ``model_`` (the fitted `glmx.PopulationGLM`, whose ``coef`` is
     ``(neurons, p)``).

@@ -96,9 +96,10 @@ class Implicit(AbstractAdjoint):
     derivative zero, and the others move as the smooth problem restricted to them does.
 
     The derivative costs one linear solve with the Hessian ``H`` of the objective at the
-    solution, plus a few passes over the data; see docs/differentiation.md.
+    solution, plus a few passes over the data; see the guide to differentiating through fits.
 
     **Arguments:**
+
     - ``linear_solver``: ``"cg"`` (default): conjugate gradients with exact Hessian-vector
       products (two passes over ``X`` each), preconditioned by the Cholesky factor of the
       Gram of ``X`` (formed once in float32 and shared by the neurons of a population or the

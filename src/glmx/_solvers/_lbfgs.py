@@ -98,6 +98,7 @@ class LBFGS(AbstractSolver):
     """Limited-memory BFGS for smooth problems, with a backtracking line search.
 
     **Arguments:**
+
     - ``max_steps``: the step limit (default 1000).
     - ``tol``: stop when the gradient's inf-norm is at most ``tol`` (default: 1e-8 in float64,
       1e-4 in float32).

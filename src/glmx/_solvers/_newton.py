@@ -41,6 +41,7 @@ class Newton(AbstractSolver):
     (``n p^2`` flops) and one value and gradient.
 
     **Arguments:**
+
     - ``max_steps``: the step limit (default 100).
     - ``tol``: stop when the gradient's inf-norm is at most ``tol`` (default: 1e-8 in float64,
       1e-4 in float32).
@@ -189,6 +190,7 @@ class ProximalNewton(AbstractSolver):
     converges in a handful of outer steps; each costs one weighted Gram of ``X``.
 
     **Arguments:**
+
     - ``max_steps``: the outer step limit (default 100).
     - ``tol``: stop when ``||x - prox(x - grad f(x), 1)||_inf <= tol``, zero exactly at the
       optimum (default: 1e-8 in float64, 1e-4 in float32).

@@ -23,6 +23,7 @@ class OptaxSolver(AbstractSolver):
     fitting with `glmx.update` on mini-batches.
 
     **Arguments:**
+
     - ``optimizer``: an ``optax.GradientTransformation``. Build it once and reuse it: a new
       instance is a new function to JAX and recompiles the fit.
     - ``max_steps`` (default 10000) and ``tol`` on the gradient's inf-norm (default: 1e-8 in

@@ -117,6 +117,7 @@ class ProximalGradient(AbstractSolver):
     """FISTA with backtracking and adaptive restart; handles every regularizer through its prox.
 
     **Arguments:**
+
     - ``max_steps``: the step limit (default 5000).
     - ``tol``: stop when the inf-norm of the gradient mapping ``L (y - prox(y - grad / L))``
       is at most ``tol`` (default: 1e-8 in float64, 1e-4 in float32).

@@ -60,6 +60,7 @@ class SVRG(AbstractSolver):
     full-batch steps to be cheap. Handles every regularizer (through its prox).
 
     **Arguments:**
+
     - ``batch_size``: rows per mini-batch in `glmx.fit` (default 256).
     - ``epoch_length``: updates per epoch in `glmx.fit` (default: ``n // batch_size``, one pass).
     - ``batches_per_epoch``: in `glmx.update`, how many streamed batches make one pass over the
