@@ -38,7 +38,7 @@ from jaxtyping import Array, Bool, Float
 from ._arrays import is_traced
 from ._data import Data, in_dtype, map_neurons
 from ._glm import GLM
-from ._identifiability import identify
+from ._identifiability import identify, parameters, with_intercept
 from ._linalg import cholesky, eigh
 from ._objective import Args, fisher_weights, masked, predictor
 from ._problem import setup, small_counts
@@ -79,8 +79,8 @@ def quick_recession(params, args: Args) -> tuple[Float[Array, " d"], Bool[Array,
     args = jax.lax.stop_gradient(args)
     eta = predictor(params, args)
     side, gap = _sides(args, eta)
-    coef, intercept = masked(params[0], args), params[1]
-    theta = jnp.concatenate([jnp.ravel(coef), jnp.atleast_1d(intercept)])
+    coef = masked(params[0], args)
+    theta = _flat(params, args)
     found = _checked(theta, eta - args.offset, side, args, coef)
     if args.fit_intercept:
         unit = jnp.zeros_like(theta).at[-1].set(1.0)
@@ -94,9 +94,13 @@ def quick_recession(params, args: Args) -> tuple[Float[Array, " d"], Bool[Array,
 def _design(args: Args) -> Float[Array, "n d"]:
     """``X1 = [X, 1]`` over the flat ``(coef, intercept)``, masked features and an intercept
     the model does not have as zero columns."""
-    X = args.X if args.feature_mask is None else args.X * args.feature_mask
-    ones = jnp.full((X.shape[0], 1), 1.0 if args.fit_intercept else 0.0, X.dtype)
-    return jnp.concatenate([X, ones], axis=1)
+    present = parameters(args.X.shape[1], args.feature_mask, args.fit_intercept)
+    return with_intercept(args.X, present)
+
+
+def _flat(params, args: Args) -> Float[Array, " d"]:
+    """The estimates over the flat ``(coef, intercept)``, masked coefficients zero."""
+    return jnp.concatenate([jnp.ravel(masked(params[0], args)), jnp.atleast_1d(params[1])])
 
 
 def recession(params, args: Args) -> Float[Array, " d"]:
@@ -133,8 +137,8 @@ def recession(params, args: Args) -> Float[Array, " d"]:
 
     fisher = Z.T @ (Z * fisher_weights(params, args)[:, None])
     least = eigh(0.5 * (fisher + fisher.T))[1][:, 0]
-    coef, intercept = masked(params[0], args), params[1]
-    theta = jnp.concatenate([jnp.ravel(coef), jnp.atleast_1d(intercept)])
+    coef = masked(params[0], args)
+    theta = _flat(params, args)
     pulled = jnp.sum(side * (w > 0) * (Z @ least))  # the sign the rows at their bound favour
     least = jnp.where(pulled >= 0, least, -least)
     start = to_z(theta)

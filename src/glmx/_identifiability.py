@@ -36,12 +36,24 @@ class IdentifiabilityWarning(UserWarning):
 SAMPLE_ROWS_PER_PARAMETER = 16
 
 
+def parameters(p: int, mask, fit_intercept: bool) -> Bool[Array, " d"]:
+    """Which columns of ``[X, 1]`` (``d = p + 1``) are parameters: the features the 0/1
+    ``mask`` ``(p,)`` keeps (all when ``None``), and the intercept if the model has one."""
+    features = jnp.ones(p, bool) if mask is None else mask != 0
+    return jnp.concatenate([features, jnp.array([fit_intercept])])
+
+
+def with_intercept(X: Float[Array, "n p"], present: Bool[Array, " d"]) -> Float[Array, "n d"]:
+    """``X1 = [X, 1]``, with the columns that are not parameters (``present``) zero."""
+    ones = jnp.ones((X.shape[0], 1), X.dtype)
+    return jnp.concatenate([X, ones], axis=1) * present
+
+
 def _flagged(X, w, present) -> Bool[Array, " d"]:
     """The parameters (``present``: the columns of ``[X, 1]`` that are parameters) with a part
     in a null direction of ``sqrt(w) [X, 1]`` with unit-norm columns: by a QR factorisation and
     the SVD of ``R``."""
-    ones = jnp.ones((X.shape[0], 1), X.dtype)
-    scaled = jnp.concatenate([X, ones], axis=1) * (jnp.sqrt(w)[:, None] * present)
+    scaled = with_intercept(X, present) * jnp.sqrt(w)[:, None]
     norms = jnp.linalg.norm(scaled, axis=0)
     scaled = scaled / jnp.where(norms > 0, norms, 1.0)
     n, d = scaled.shape
@@ -87,8 +99,7 @@ def identify(fit_intercept: bool, data: Data) -> Bool[Array, "*neurons d"]:
     p = rows.X.shape[-1]
 
     def present(mask):
-        features = jnp.ones(p, bool) if mask is None else mask != 0
-        return jnp.concatenate([features, jnp.array([fit_intercept])])
+        return parameters(p, mask, fit_intercept)
 
     if axes is None:
         weights = jnp.where(rows.missing, 0.0, rows.sample_weight)
