@@ -48,7 +48,8 @@ class FitResult(ValueRepr):
 
     **Fields:**
 
-    - ``status``: a `RESULTS` item: ``successful``, ``max_steps_reached`` or ``nonfinite``.
+    - ``status``: a `RESULTS` item: ``successful``, ``max_steps_reached``, ``nonfinite``,
+      ``diverging`` (no finite estimate) or ``rank_deficient`` (dependent columns).
     - ``num_steps``: solver steps taken.
     - ``objective``: the final objective (mean negative log-likelihood + penalty).
     - ``optimality``: the solver's optimality measure at the end (gradient or gradient-mapping
