@@ -96,10 +96,11 @@ def main(argv=None) -> int:
         ("single", 100_000 // scale, 50, 0, "nonrobust"),
         ("single", 100_000 // scale, 50, 0, "HC0"),
         ("single", 100_000 // scale, 50, 0, "cluster"),
-        ("population (50 neurons)", 20_000 // scale, 50, 50, "nonrobust"),
+        ("population", 20_000 // scale, 50, 5 if args.quick else 50, "nonrobust"),
     ]
     rows = []
     for name, n, p, neurons, cov_type in cases:
+        name = f"{name} ({neurons} neurons)" if neurons else name
         X, y = simulate(n, p, neurons)
         groups = np.repeat(np.arange(200), -(-n // 200))[:n] if cov_type == "cluster" else None
         fit_and_infer, infer_only = glmx_run(X, y, neurons, cov_type, groups)

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 import glmx
 
-settings.register_profile("ci", max_examples=6, deadline=None, derandomize=True)
+settings.register_profile("ci", max_examples=4, deadline=None, derandomize=True)
 settings.load_profile("ci")
 
 N, P = 48, 3

@@ -20,11 +20,11 @@ from glmx.sklearn import GLM, PopulationGLM
 from test_jit import count_traces
 
 # Newton compiles in about half the time of the default L-BFGS, and the checks fit many shapes.
-# The Poisson estimators take the positive_only path of the checks; the Gaussian population
-# (with a Ridge penalty) the one with real-valued targets.
+# The Poisson estimator takes the positive_only path of the checks; the Gaussian population
+# (with a Ridge penalty) the one with real-valued targets. (A Poisson population adds nothing
+# the two do not check, for 40 more compilations.)
 CHECKED = [
     GLM(solver_name="Newton"),
-    PopulationGLM(solver_name="Newton"),
     PopulationGLM(observation_model="Gaussian", regularizer="Ridge", solver_name="Newton"),
 ]
 
@@ -37,12 +37,6 @@ def _expected_failures(estimator):
             "unique, and predictions on the rows with zero weight depend on which minimiser the "
             "solver reaches (scikit-learn's linear models pick the minimum-norm one); with a "
             "Ridge penalty the check passes (see the Ridge population)"
-        )
-    if isinstance(estimator, PopulationGLM) and estimator.observation_model == "Poisson":
-        failures["check_regressor_multioutput"] = (
-            "the check fits make_regression targets, which are negative, without applying the "
-            "positive_only tag; Poisson counts cannot be negative (the Gaussian population "
-            "passes it)"
         )
     return failures
 
